@@ -1,0 +1,32 @@
+"""Data layer: CAMELS-US text files and netCDF into xarray Datasets with dims (basin, time)."""
+
+from ._attributes import ATTRIBUTE_UNITS, read_attributes
+from ._camels import FLOW_FLAGS, load_camels_us
+from ._dataset import ValidationReport, open_dataset, validate
+from ._download import CAMELS_US_ARCHIVES, Archive, download_camels_us
+from ._errors import DataError
+from ._periods import kfold_basins, select_period, water_year, water_years
+from ._source import load
+from ._units import CANONICAL_UNITS, convert, normalise_units
+
+__all__ = [
+    "ATTRIBUTE_UNITS",
+    "Archive",
+    "CAMELS_US_ARCHIVES",
+    "CANONICAL_UNITS",
+    "DataError",
+    "FLOW_FLAGS",
+    "ValidationReport",
+    "convert",
+    "download_camels_us",
+    "kfold_basins",
+    "load",
+    "load_camels_us",
+    "normalise_units",
+    "open_dataset",
+    "read_attributes",
+    "select_period",
+    "validate",
+    "water_year",
+    "water_years",
+]

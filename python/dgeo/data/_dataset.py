@@ -1,0 +1,130 @@
+"""The (basin, time) schema shared by every dgeo dataset: opening netCDF files and validating."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ._errors import DataError
+from ._units import CANONICAL_UNITS, normalise_units
+
+_DAY = np.timedelta64(1, "D")
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What `validate` found: the period and the missing values per variable and basin.
+
+    `missing` is a DataFrame (basin x variable) of counts of NaN values over time.
+    """
+
+    basins: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    days: int
+    missing: pd.DataFrame
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.basins} basins, {self.start.date()} .. {self.end.date()} ({self.days} days)"
+        ]
+        total = self.missing.sum()
+        for name, count in total.items():
+            worst = self.missing[name].idxmax()
+            share = count / (self.basins * self.days)
+            note = f" (worst basin {worst}: {self.missing[name].max()})" if count else ""
+            lines.append(f"  {name}: {count} missing ({share:.2%}){note}")
+        return "\n".join(lines)
+
+
+def validate(ds: xr.Dataset, require: Sequence[str] = ()) -> ValidationReport:
+    """Check that `ds` follows dgeo's (basin, time) schema and report missing values.
+
+    Checks: dims `basin` and `time` exist; time is daily, unique and increasing; basin ids are
+    unique; every variable in `require` exists, has dims (basin, time) and the canonical units of
+    `dgeo.data.CANONICAL_UNITS` (or any units when the variable is not listed there).
+
+    **Arguments:**
+
+    - `ds`: the dataset.
+    - `require`: variable names the caller needs.
+
+    **Returns:** a `ValidationReport` with NaN counts per (basin, variable) for every
+    time-series variable. Raises `DataError` naming the dimension or variable at fault.
+    """
+    for dim in ("basin", "time"):
+        if dim not in ds.dims:
+            raise DataError(
+                f"dataset has no {dim!r} dimension (dims: {', '.join(map(str, ds.dims))})"
+            )
+    basins = ds["basin"].to_numpy().astype(str)
+    if len(basins) == 0:
+        raise DataError("dataset has no basins")
+    if len(set(basins)) != len(basins):
+        dup = pd.Index(basins)[pd.Index(basins).duplicated()][0]
+        raise DataError(f"basin {dup} appears more than once")
+    time = ds["time"].to_numpy()
+    if not np.issubdtype(time.dtype, np.datetime64):
+        raise DataError(f"time coordinate is not datetime (dtype {time.dtype})")
+    if len(time) == 0:
+        raise DataError("dataset has an empty time axis")
+    steps = np.diff(time)
+    if (steps <= np.timedelta64(0)).any():
+        i = int(np.flatnonzero(steps <= np.timedelta64(0))[0]) + 1
+        kind = "duplicate" if steps[i - 1] == np.timedelta64(0) else "non-monotonic"
+        raise DataError(f"time axis: {kind} date {pd.Timestamp(time[i]).date()} at position {i}")
+    if (steps != _DAY).any():
+        i = int(np.flatnonzero(steps != _DAY)[0]) + 1
+        raise DataError(
+            f"time axis is not daily: {pd.Timestamp(time[i - 1])} is followed by "
+            f"{pd.Timestamp(time[i])}"
+        )
+    for name in require:
+        if name not in ds.variables:
+            raise DataError(
+                f"required variable {name!r} is missing (found: {', '.join(map(str, ds.data_vars))})"
+            )
+        var = ds[name]
+        if set(var.dims) != {"basin", "time"}:
+            raise DataError(f"variable {name!r} has dims {var.dims}, expected (basin, time)")
+        units = var.attrs.get("units")
+        if units is None:
+            raise DataError(f"variable {name!r} has no units attribute")
+        expected = CANONICAL_UNITS.get(name)
+        if expected is not None and normalise_units(units) != expected:
+            raise DataError(f"variable {name!r} has units {units!r}, expected {expected!r}")
+    series = [v for v in ds.data_vars if set(ds[v].dims) == {"basin", "time"}]
+    missing = pd.DataFrame(
+        {v: ds[v].isnull().sum("time").to_numpy() for v in series},
+        index=pd.Index(basins, name="basin"),
+    )
+    return ValidationReport(
+        len(basins), pd.Timestamp(time[0]), pd.Timestamp(time[-1]), len(time), missing
+    )
+
+
+def open_dataset(path: str | Path) -> xr.Dataset:
+    """Open a netCDF file in dgeo's (basin, time) schema, loaded into memory.
+
+    Basin ids become strings; variables with (time, basin) order are transposed to
+    (basin, time). Raises `DataError` naming the file when it cannot be read or has no
+    basin/time dimensions. Call `validate(ds, require=[...])` for the variables you need.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        with xr.open_dataset(path) as opened:
+            ds = opened.load()
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: cannot open as netCDF: {err}") from None
+    for dim in ("basin", "time"):
+        if dim not in ds.dims:
+            raise DataError(f"{path}: no {dim!r} dimension (dims: {', '.join(map(str, ds.dims))})")
+    ds = ds.assign_coords(basin=ds["basin"].to_numpy().astype(str))
+    return ds.transpose("basin", "time", ...)
