@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jax
 import pytest
+
+# Gradients and reference comparisons are checked in float64 (production runs use float32).
+jax.config.update("jax_enable_x64", True)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CAMELS_ROOT = SHARED_DATA / "camels_us"
@@ -34,3 +38,15 @@ def camels_all(camels_root):
     from dgeo.data import load_camels_us
 
     return load_camels_us(camels_root)
+
+
+@pytest.fixture(scope="session")
+def short_forcing(camels_root):
+    """Two real basins (one snowy, one not), one snow season: forcing for gradient checks."""
+    from dgeo.data import load_camels_us
+
+    ds = load_camels_us(camels_root, basins=["01022500", "04296000"], attributes=False)
+    return ds.sel(time=slice("1980-12-01", "1981-04-30"))
+
+
+PARAMS = {"f": 0.02, "smax": 800.0, "qmax": 20.0, "df": 2.0, "tmax": 1.0, "tmin": -1.0}

@@ -1,3 +1,35 @@
 """dgeo: differentiable geoscientific modelling (physics + neural network hybrids in JAX)."""
 
+from . import data, physics, solve
+from .physics import ExpHydro
+from .solve import (
+    Adjoint,
+    Backprop,
+    Checkpoint,
+    Continuous,
+    Discrete,
+    Forward,
+    check_gradients,
+    integrate,
+    mass_balance,
+    simulate,
+)
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Adjoint",
+    "Backprop",
+    "Checkpoint",
+    "Continuous",
+    "Discrete",
+    "ExpHydro",
+    "Forward",
+    "check_gradients",
+    "data",
+    "integrate",
+    "mass_balance",
+    "physics",
+    "simulate",
+    "solve",
+]

@@ -1,5 +1,6 @@
 """Data layer: CAMELS-US text files and netCDF into xarray Datasets with dims (basin, time)."""
 
+from ._arrays import from_time_major, to_time_major
 from ._attributes import ATTRIBUTE_UNITS, read_attributes
 from ._camels import FLOW_FLAGS, load_camels_us
 from ._dataset import ValidationReport, open_dataset, validate
@@ -29,4 +30,6 @@ __all__ = [
     "validate",
     "water_year",
     "water_years",
+    "from_time_major",
+    "to_time_major",
 ]

@@ -64,6 +64,9 @@ _CONVERSIONS: dict[tuple[str, str], Callable[[np.ndarray], np.ndarray]] = {
     ("m/day", "mm/day"): lambda x: x * 1000.0,
     ("h", "s"): lambda x: x * 3600.0,
     ("day", "s"): lambda x: x * 86400.0,
+    ("s", "day"): lambda x: x / 86400.0,
+    ("s", "h"): lambda x: x / 3600.0,
+    ("h", "day"): lambda x: x / 24.0,
     ("kPa", "Pa"): lambda x: x * 1000.0,
 }
 

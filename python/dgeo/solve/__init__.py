@@ -1,0 +1,27 @@
+"""Integrate physical models: discrete or continuous solvers, swappable sensitivity methods."""
+
+from ._checks import GradientCheck, check_gradients, default_loss, mass_balance
+from ._integrate import Accumulator, Trajectory, integrate
+from ._sensitivity import AbstractSensitivity, Adjoint, Backprop, Checkpoint, Forward
+from ._simulate import check_parameters, simulate
+from ._solvers import AbstractSolver, Continuous, Discrete
+
+__all__ = [
+    "AbstractSensitivity",
+    "AbstractSolver",
+    "Accumulator",
+    "Adjoint",
+    "Backprop",
+    "Checkpoint",
+    "Continuous",
+    "Discrete",
+    "Forward",
+    "GradientCheck",
+    "Trajectory",
+    "check_gradients",
+    "check_parameters",
+    "default_loss",
+    "integrate",
+    "mass_balance",
+    "simulate",
+]

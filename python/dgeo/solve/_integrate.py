@@ -1,0 +1,125 @@
+"""The array-level integrator: time-major, jit/grad/vmap-friendly. `simulate` wraps it for xarray."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ..physics import PhysicalModel
+from ._forward import forward_mode
+from ._sensitivity import AbstractSensitivity, Adjoint, Backprop, Forward
+from ._solvers import AbstractSolver, Discrete
+
+#: A per-step contribution to a running sum: (states and fluxes of the day, forcing of the day)
+#: -> values over basins. Lets a loss stream through the loop instead of storing the series.
+Accumulator = Callable[[dict[str, Array], dict[str, Array]], Array]
+
+
+class Trajectory(eqx.Module):
+    """What `integrate` returns.
+
+    - `series`: name -> (time, basin) values: start-of-day states and the day's fluxes.
+    - `final_state`: name -> (basin,) states after the last day.
+    - `total`: (basin,) sum over days of the accumulator, or None.
+    - `failed_days`: number of days on which an adaptive solver failed (0 when all is well).
+    """
+
+    series: dict[str, Float[Array, "time *basin"]]
+    final_state: dict[str, Float[Array, "*basin"]]
+    total: Float[Array, "*basin"] | None
+    failed_days: Float[Array, ""]
+
+
+def integrate(
+    model: PhysicalModel,
+    forcing: dict[str, Float[Array, "time *basin"]],
+    params: dict[str, Float[Array, "*basin"]],
+    *,
+    solver: AbstractSolver = Discrete(),
+    sensitivity: AbstractSensitivity = Backprop(),
+    initial_state: dict[str, Float[Array, "*basin"]] | None = None,
+    save: Sequence[str] | None = None,
+    accumulate: Accumulator | None = None,
+) -> Trajectory:
+    """Integrate `model` over the days of `forcing` (time-major arrays in model units).
+
+    **Arguments:**
+
+    - `model`: a `PhysicalModel` (may hold learnable flux overrides).
+    - `forcing`: name -> (time, basin) arrays with at least `model.forcings`; extra entries
+      (observations, weights) are passed to `accumulate`.
+    - `params`: name -> (basin,) physical parameters, each basin its own.
+    - `solver`: `Discrete()` (the P-RNN daily step) or `Continuous(diffrax solver)`.
+    - `sensitivity`: `Backprop()`, `Checkpoint()`, `Adjoint()` or `Forward()`.
+    - `initial_state`: name -> (basin,) states; zeros when None.
+    - `save`: which states and fluxes to keep as series (default all); saving fewer saves memory.
+    - `accumulate`: optional per-day contribution summed into `Trajectory.total`.
+
+    Inputs are not validated here (this runs under `jit`); `dgeo.simulate` validates.
+    """
+    if isinstance(sensitivity, Adjoint) and isinstance(solver, Discrete):
+        raise ValueError(
+            "Adjoint() needs a continuous solver: the discrete P-RNN step has no continuous "
+            "adjoint, and it cannot be run backwards to recover past states (min and tanh make "
+            "it non-invertible), so its discrete adjoint must recompute them from checkpoints, "
+            "which is exactly Checkpoint(). Use Checkpoint() for memory that does not grow with T."
+        )
+    if isinstance(sensitivity, Adjoint) and getattr(solver.solver, "root_finder", None) is not None:
+        raise ValueError(
+            f"Adjoint() with the implicit solver {type(solver.solver).__name__} is not supported: "
+            "its backward adjoint solve against the interpolated forward solution diverges on "
+            "EXP-HYDRO's sharp smooth steps. Use Checkpoint() (exact gradient of the implicit "
+            "solution, memory independent of T) or an explicit solver such as Tsit5."
+        )
+    names = tuple(model.states) + tuple(model.fluxes)
+    save = names if save is None else tuple(save)
+    unknown = sorted(set(save) - set(names))
+    if unknown:
+        raise ValueError(f"cannot save {unknown}: known states and fluxes are {list(names)}")
+    missing = [name for name in model.forcings if name not in forcing]
+    if missing:
+        raise ValueError(f"forcing lacks {missing} needed by {type(model).__name__}")
+    missing = [name for name in model.parameter_names if name not in params]
+    if missing:
+        raise ValueError(f"params lack {missing} needed by {type(model).__name__}")
+    like = forcing[next(iter(model.forcings))][0]
+    if initial_state is None:
+        initial_state = {name: jnp.zeros_like(like) for name in model.states}
+
+    def run(model, params, forcing, initial_state):
+        return _scan_days(
+            model, params, forcing, initial_state, solver, sensitivity, save, accumulate
+        )
+
+    if isinstance(sensitivity, Forward):
+        return forward_mode(run, model, params, forcing, initial_state)
+    return run(model, params, forcing, initial_state)
+
+
+def _scan_days(model, params, forcing, initial_state, solver, sensitivity, save, accumulate):
+    adjoint = getattr(solver, "max_steps_per_day", None)
+    adjoint = sensitivity.diffrax_adjoint(adjoint or 1)
+    drivers = tuple(model.forcings)
+    like = forcing[drivers[0]][0]
+
+    def step(carry, forcing_t):
+        state, total, failed = carry
+        model_forcing = {name: forcing_t[name] for name in drivers}
+        new_state, fluxes, ok = solver.day(model, state, model_forcing, params, adjoint)
+        values = {**state, **fluxes}
+        if accumulate is not None:
+            total = total + accumulate(values, forcing_t)
+        ok = jnp.all(jax.lax.stop_gradient(jnp.asarray(ok)) > 0)
+        failed = failed + jnp.where(ok, 0.0, 1.0).astype(failed.dtype)
+        return (new_state, total, failed), {name: values[name] for name in save}
+
+    init = (initial_state, jnp.zeros_like(like), jnp.zeros((), like.dtype))
+    (final, total, failed), series = sensitivity.scan(step, init, forcing)
+    return Trajectory(series, final, total if accumulate is not None else None, failed)
+
+
+integrate_jit = eqx.filter_jit(integrate)

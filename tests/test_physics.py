@@ -1,0 +1,167 @@
+"""EXP-HYDRO and `simulate`: a plain NumPy reference, water balance, vmap, bad input."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import xarray as xr
+
+import dgeo
+from conftest import PARAMS
+from dgeo.data import DataError, load_camels_us
+
+MODEL = dgeo.ExpHydro()
+
+
+def numpy_exphydro(prcp, tmean, dayl_s, f, smax, qmax, df, tmax, tmin):
+    """The equations of Jiang et al. (2020) written out day by day for one basin."""
+
+    def H(x):
+        return (np.tanh(5.0 * x) + 1.0) / 2.0
+
+    s0 = s1 = 0.0
+    out = {
+        k: [] for k in ("q", "snow_storage", "soil_storage", "evapotranspiration", "melt", "pet")
+    }
+    for p, t, d in zip(prcp, tmean, dayl_s, strict=True):
+        pet = 29.8 * (24.0 * d / 86400.0) * 0.611 * np.exp(17.3 * t / (t + 237.3)) / (t + 273.2)
+        psnow, prain = H(tmin - t) * p, H(t - tmin) * p
+        melt = H(t - tmax) * H(s0) * min(s0, df * (t - tmax))
+        et = H(s1) * H(s1 - smax) * pet + H(s1) * H(smax - s1) * pet * s1 / smax
+        qsub = H(s1) * H(s1 - smax) * qmax + H(s1) * H(smax - s1) * qmax * np.exp(-f * (smax - s1))
+        qsurf = H(s1) * H(s1 - smax) * (s1 - smax)
+        for k, v in (("q", qsub + qsurf), ("snow_storage", s0), ("soil_storage", s1),
+                     ("evapotranspiration", et), ("melt", melt), ("pet", pet)):  # fmt: skip
+            out[k].append(v)
+        s0, s1 = s0 + psnow - melt, s1 + prain + melt - et - qsub - qsurf
+    return {k: np.array(v) for k, v in out.items()}
+
+
+@pytest.fixture(scope="module")
+def three_years(camels_root):
+    ds = load_camels_us(camels_root, basins=["01022500", "01142500", "04296000"], attributes=False)
+    return ds.sel(time=slice("1980-10-01", "1983-09-30"))
+
+
+def test_discrete_matches_numpy_reference(three_years):
+    params = {"f": [0.02, 0.05, 0.01], "smax": [800, 300, 1200], "qmax": [20, 35, 12],
+              "df": [2.0, 4.0, 0.5], "tmax": [1.0, 0.0, 2.5], "tmin": [-1.0, -2.5, 0.0]}  # fmt: skip
+    result = dgeo.simulate(MODEL, three_years, params, dtype=np.float64)
+    for b, basin in enumerate(three_years.basin.values):
+        f = three_years.sel(basin=basin)
+        ref = numpy_exphydro(f.prcp.values, f.tmean.values, f.dayl.values,
+                             *(float(np.asarray(params[k])[b]) for k in MODEL.parameter_names))  # fmt: skip
+        for name, values in ref.items():
+            np.testing.assert_allclose(result[name].sel(basin=basin), values, rtol=1e-5, atol=1e-5)
+    assert result.q.dims == ("basin", "time") and result.q.attrs["units"] == "mm/day"
+    assert float(result.snow_storage.max()) > 50  # snow accumulates in these winters
+
+
+def test_float32_production_close_to_float64(three_years):
+    q32 = dgeo.simulate(MODEL, three_years, PARAMS).q
+    q64 = dgeo.simulate(MODEL, three_years, PARAMS, dtype=np.float64).q
+    assert q32.dtype == np.float32
+    np.testing.assert_allclose(q32, q64, rtol=1e-3, atol=1e-3)
+
+
+def test_mass_balance_closes(three_years):
+    discrete = dgeo.simulate(MODEL, three_years, PARAMS, dtype=np.float64)
+    residual = dgeo.mass_balance(MODEL, discrete)
+    precipitation = float(three_years.prcp.sum("time").max())
+    assert float(abs(residual).max()) < 1e-9 * precipitation
+    continuous = dgeo.simulate(
+        MODEL, three_years, PARAMS, solver=dgeo.Continuous(rtol=1e-8, atol=1e-8), dtype=np.float64
+    )
+    assert float(abs(dgeo.mass_balance(MODEL, continuous)).max()) < 1e-6 * precipitation
+    # The continuous solution integrates the same physics: seasonal flow volumes agree.
+    np.testing.assert_allclose(continuous.q.sum("time"), discrete.q.sum("time"), rtol=0.05)
+
+
+def test_vmap_over_basins_equals_loop(three_years):
+    arrays = {
+        k: jnp.asarray(three_years[k].transpose("time", "basin").values) for k in ("prcp", "tmean")
+    }
+    arrays["dayl"] = jnp.asarray(three_years.dayl.transpose("time", "basin").values / 86400.0)
+    params = {
+        k: jnp.asarray([v, v * 0.9 if v else -0.5, v * 1.1 if v else 0.3])
+        for k, v in PARAMS.items()
+    }
+
+    def one(forcing, p):
+        return dgeo.integrate(MODEL, forcing, p).series["q"]
+
+    vmapped = jax.vmap(one, in_axes=(1, 0), out_axes=1)(arrays, params)
+    batched = one(arrays, params)
+    loop = jnp.stack([one({k: v[:, b] for k, v in arrays.items()}, {k: v[b] for k, v in params.items()})
+                      for b in range(3)], axis=1)  # fmt: skip
+    np.testing.assert_allclose(vmapped, loop, rtol=1e-12)
+    np.testing.assert_allclose(batched, loop, rtol=1e-12)
+
+
+def test_results_carry_parameters_and_states(three_years):
+    result = dgeo.simulate(MODEL, three_years, {**PARAMS, "smax": xr.DataArray(
+        [500.0, 600.0, 700.0], dims="basin", coords={"basin": three_years.basin.values[::-1]})})  # fmt: skip
+    assert result.parameters.sel(parameter="smax").values.tolist() == [700.0, 600.0, 500.0]
+    assert result.parameter_units.sel(parameter="smax").item() == "mm"
+    assert result.final_state.dims == ("basin", "state")
+    assert set(MODEL.fluxes) | set(MODEL.states) <= set(result.data_vars)
+
+
+def test_hamon_pet_value():
+    # T = 20 degC, 12 h day: 29.8 * 12 * 0.611 * exp(17.3*20/257.3) / 293.2
+    expected = 29.8 * 12 * 0.611 * np.exp(17.3 * 20 / 257.3) / 293.2
+    assert float(dgeo.physics.hamon_pet(20.0, 0.5)) == pytest.approx(expected)
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+
+def test_nan_forcing_names_basin_and_date(three_years):
+    bad = three_years.copy(deep=True)
+    bad["prcp"].loc[{"basin": "01142500", "time": "1981-02-03"}] = np.nan
+    with pytest.raises(DataError, match=r"'prcp'.*basin 01142500 on 1981-02-03"):
+        dgeo.simulate(MODEL, bad, PARAMS)
+
+
+def test_parameters_out_of_bounds_named(three_years):
+    with pytest.raises(DataError, match=r"smax outside \[100.0, 1500.0\] mm \(01022500: 2000\)"):
+        dgeo.simulate(MODEL, three_years, {**PARAMS, "smax": [2000, 800, 800]})
+    with pytest.raises(DataError, match=r"missing \['tmin'\], unknown \['tmn'\]"):
+        dgeo.simulate(
+            MODEL, three_years, {**{k: v for k, v in PARAMS.items() if k != "tmin"}, "tmn": 0}
+        )
+
+
+def test_shape_and_unit_mismatch_named(three_years):
+    with pytest.raises(DataError, match=r"parameter 'f' has shape \(2,\), expected \(3,\)"):
+        dgeo.simulate(MODEL, three_years, {**PARAMS, "f": [0.1, 0.1]})
+    bad = three_years.copy()
+    bad["tmean"] = bad.tmean.assign_attrs(units="m/s")
+    with pytest.raises(DataError, match=r"'tmean' has units 'm/s', expected 'degC'"):
+        dgeo.simulate(MODEL, bad, PARAMS)
+    with pytest.raises(DataError, match=r"'dayl' is missing"):
+        dgeo.simulate(MODEL, three_years.drop_vars("dayl"), PARAMS)
+
+
+def test_kelvin_converted_at_boundary(three_years):
+    kelvin = three_years.copy()
+    kelvin["tmean"] = (three_years.tmean + 273.15).assign_attrs(units="K")
+    np.testing.assert_allclose(
+        dgeo.simulate(MODEL, kelvin, PARAMS, dtype=np.float64).q,
+        dgeo.simulate(MODEL, three_years, PARAMS, dtype=np.float64).q,
+        rtol=1e-9,
+    )
+
+
+def test_failed_adaptive_days_are_reported(three_years):
+    solver = dgeo.Continuous(rtol=1e-12, atol=1e-12, max_steps_per_day=2)
+    with pytest.warns(UserWarning, match=r"solver failed on \d+ day"):
+        result = dgeo.simulate(MODEL, three_years, PARAMS, solver=solver, dtype=np.float64)
+    assert result.attrs["failed_days"] > 0
+
+
+def test_override_of_unknown_flux_rejected():
+    with pytest.raises(ValueError, match="no flux runoff to override"):
+        dgeo.ExpHydro(overrides={"runoff": dgeo.physics.Replace(lambda q: q)})
