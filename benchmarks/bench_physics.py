@@ -145,8 +145,9 @@ def main(quick: bool = False) -> dict:
     for solver_name, solver, basins in (("discrete", discrete, 671), ("tsit5", tsit5, 100)):
         for name, sens in (
             ("backprop", dgeo.Backprop()),
-            ("checkpoint", dgeo.Checkpoint()),
-            ("adjoint", dgeo.Adjoint()),
+            ("checkpoint", dgeo.Checkpoint()),  # default: ~sqrt(T) checkpoints
+            ("checkpoint64", dgeo.Checkpoint(checkpoints=64)),  # a fixed count: flat in T
+            ("adjoint", dgeo.Adjoint(checkpoints=64)),
         ):
             if solver_name == "discrete" and name == "adjoint":
                 continue

@@ -28,33 +28,11 @@ class InterpolatingAdjoint(eqx.Module):
         return _day((dyn, state, forcing, params), solver, static)
 
 
-def _fields(static, dyn):
-    model = eqx.combine(dyn, static)
-
-    def field(t, y, args):
-        forcing, params = args
-        return model.rates(y[0], forcing, params)
-
-    return field
-
-
 def _forward(solver, static, dyn, state, forcing, params, dense):
-    controller, dt0, max_steps = solver.controller()
-    zeros = {name: jnp.zeros_like(next(iter(state.values()))) for name in static.fluxes}
-    return diffrax.diffeqsolve(
-        diffrax.ODETerm(_fields(static, dyn)),
-        solver.solver,
-        t0=0.0,
-        t1=1.0,
-        dt0=dt0,
-        y0=(state, zeros),
-        args=(forcing, params),
-        stepsize_controller=controller,
-        max_steps=max_steps,
-        saveat=diffrax.SaveAt(t1=True, dense=dense),
-        adjoint=diffrax.RecursiveCheckpointAdjoint(checkpoints=max_steps),
-        throw=False,
-    )
+    _, _, max_steps = solver.controller()
+    adjoint = diffrax.RecursiveCheckpointAdjoint(checkpoints=max_steps)
+    model = eqx.combine(dyn, static)
+    return solver.solve(model, state, forcing, params, adjoint, dense=dense)
 
 
 def _materialise(cotangent, like):
@@ -101,7 +79,7 @@ def _day_bwd(residuals, cotangents, perturbed, inputs, solver, static):
 
         def rates(s, theta):
             d, f, p = theta
-            return _fields(static, d)(t, (s, None), (f, p))
+            return eqx.combine(d, static).rates(s, f, p)
 
         _, vjp = jax.vjp(rates, s, theta)
         d_state, d_theta = vjp((lam, lam_flux))

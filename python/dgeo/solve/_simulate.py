@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import jax.numpy as jnp
@@ -138,8 +139,6 @@ def simulate(
         failed_days=int(traj.failed_days),
     )
     if int(traj.failed_days):
-        import warnings
-
         warnings.warn(
             f"the solver failed on {int(traj.failed_days)} day(s); results there are unreliable",
             stacklevel=2,

@@ -76,17 +76,15 @@ class Continuous(AbstractSolver):
         controller = diffrax.PIDController(rtol=self.rtol, atol=self.atol)
         return controller, 0.5, self.max_steps_per_day
 
-    def day(self, model, state, forcing, params, adjoint):
-        if isinstance(adjoint, InterpolatingAdjoint):
-            return adjoint.solve_day(self, model, state, forcing, params)
+    def solve(self, model, state, forcing, params, adjoint, *, dense=False) -> diffrax.Solution:
+        """diffrax's solution of one day: y = (states, flux integrals) from t = 0 to 1."""
 
         def vector_field(t, y, args):
-            tendency, fluxes = model.rates(y[0], *args)
-            return tendency, fluxes
+            return model.rates(y[0], *args)
 
         zeros = {name: jnp.zeros_like(state[model.states[0]]) for name in model.fluxes}
         controller, dt0, max_steps = self.controller()
-        solution = diffrax.diffeqsolve(
+        return diffrax.diffeqsolve(
             diffrax.ODETerm(vector_field),
             self.solver,
             t0=0.0,
@@ -97,8 +95,13 @@ class Continuous(AbstractSolver):
             stepsize_controller=controller,
             adjoint=adjoint,
             max_steps=max_steps,
-            saveat=diffrax.SaveAt(t1=True),
+            saveat=diffrax.SaveAt(t1=True, dense=dense),
             throw=False,  # a failed day is reported in the trajectory, not raised under jit
         )
+
+    def day(self, model, state, forcing, params, adjoint):
+        if isinstance(adjoint, InterpolatingAdjoint):
+            return adjoint.solve_day(self, model, state, forcing, params)
+        solution = self.solve(model, state, forcing, params, adjoint)
         end_state, integrals = jax.tree_util.tree_map(lambda x: x[0], solution.ys)
         return end_state, integrals, solution.result == diffrax.RESULTS.successful
