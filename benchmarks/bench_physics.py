@@ -118,11 +118,8 @@ def gradient_memory(solver, sensitivity, basins, years) -> int:
     return int(compiled.memory_analysis().temp_size_in_bytes)
 
 
-def main(quick: bool = False) -> dict:
-    repeats = 3 if quick else 5
+def throughput_rows(quick, repeats, discrete, tsit5) -> list[dict]:
     many = synthetic_forcing(100 if quick else 671, 5 if quick else 30)
-    discrete = dgeo.Discrete()
-    tsit5 = dgeo.Continuous()
     rows = []
     for name, sens in (
         ("backprop", dgeo.Backprop()),
@@ -141,6 +138,17 @@ def main(quick: bool = False) -> dict:
         ("backprop", dgeo.Backprop()),
     ):
         rows.append(throughput(f"tsit5/{name}/synthetic", tsit5, sens, ten, max(1, repeats - 2)))
+    return rows
+
+
+def main(quick: bool = False, memory_only: bool = False) -> dict:
+    repeats = 3 if quick else 5
+    discrete = dgeo.Discrete()
+    tsit5 = dgeo.Continuous()
+    if memory_only:  # keep the throughput rows of the last full run
+        rows = json.loads((RESULTS / "physics.json").read_text())["throughput"]
+    else:
+        rows = throughput_rows(quick, repeats, discrete, tsit5)
     memory = {}
     for solver_name, solver, basins in (("discrete", discrete, 671), ("tsit5", tsit5, 100)):
         for name, sens in (
@@ -191,4 +199,6 @@ def main(quick: bool = False) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    main(parser.parse_args().quick)
+    parser.add_argument("--memory-only", action="store_true", help="re-measure memory only")
+    args = parser.parse_args()
+    main(args.quick, args.memory_only)
