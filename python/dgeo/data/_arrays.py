@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._dataset import series_variable
 from ._errors import DataError
 from ._units import convert
 
@@ -30,15 +31,7 @@ def to_time_major(
     """
     out = {}
     for name, units in variables.items():
-        if name not in ds.variables:
-            raise DataError(
-                f"variable {name!r} is missing from the dataset (found: {', '.join(map(str, ds.data_vars))})"
-            )
-        var = ds[name]
-        if set(var.dims) != {"basin", "time"}:
-            raise DataError(f"variable {name!r} has dims {var.dims}, expected (basin, time)")
-        if "units" not in var.attrs:
-            raise DataError(f"variable {name!r} has no units attribute (expected {units!r})")
+        var = series_variable(ds, name)
         values = var.transpose("time", "basin").to_numpy().astype(np.float64)
         values = convert(values, var.attrs["units"], units, variable=name)
         if not allow_nan:

@@ -42,6 +42,20 @@ class ValidationReport:
         return "\n".join(lines)
 
 
+def series_variable(ds: xr.Dataset, name: str) -> xr.DataArray:
+    """Variable `name` of `ds`, checked to exist, to have dims (basin, time) and units."""
+    if name not in ds.variables:
+        raise DataError(
+            f"required variable {name!r} is missing (found: {', '.join(map(str, ds.data_vars))})"
+        )
+    var = ds[name]
+    if set(var.dims) != {"basin", "time"}:
+        raise DataError(f"variable {name!r} has dims {var.dims}, expected (basin, time)")
+    if "units" not in var.attrs:
+        raise DataError(f"variable {name!r} has no units attribute")
+    return var
+
+
 def validate(ds: xr.Dataset, require: Sequence[str] = ()) -> ValidationReport:
     """Check that `ds` follows dgeo's (basin, time) schema and report missing values.
 
@@ -85,16 +99,7 @@ def validate(ds: xr.Dataset, require: Sequence[str] = ()) -> ValidationReport:
             f"{pd.Timestamp(time[i])}"
         )
     for name in require:
-        if name not in ds.variables:
-            raise DataError(
-                f"required variable {name!r} is missing (found: {', '.join(map(str, ds.data_vars))})"
-            )
-        var = ds[name]
-        if set(var.dims) != {"basin", "time"}:
-            raise DataError(f"variable {name!r} has dims {var.dims}, expected (basin, time)")
-        units = var.attrs.get("units")
-        if units is None:
-            raise DataError(f"variable {name!r} has no units attribute")
+        units = series_variable(ds, name).attrs["units"]
         expected = CANONICAL_UNITS.get(name)
         if expected is not None and normalise_units(units) != expected:
             raise DataError(f"variable {name!r} has units {units!r}, expected {expected!r}")

@@ -101,8 +101,7 @@ def integrate(
 
 
 def _scan_days(model, params, forcing, initial_state, solver, sensitivity, save, accumulate):
-    adjoint = getattr(solver, "max_steps_per_day", None)
-    adjoint = sensitivity.diffrax_adjoint(adjoint or 1)
+    adjoint = sensitivity.diffrax_adjoint(getattr(solver, "max_steps_per_day", 1))
     drivers = tuple(model.forcings)
     like = forcing[drivers[0]][0]
 
