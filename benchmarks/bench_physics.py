@@ -153,9 +153,9 @@ def main(quick: bool = False, memory_only: bool = False) -> dict:
     for solver_name, solver, basins in (("discrete", discrete, 671), ("tsit5", tsit5, 100)):
         for name, sens in (
             ("backprop", dgeo.Backprop()),
-            ("checkpoint", dgeo.Checkpoint()),  # default: ~sqrt(T) checkpoints
-            ("checkpoint64", dgeo.Checkpoint(checkpoints=64)),  # a fixed count: flat in T
-            ("adjoint", dgeo.Adjoint(checkpoints=64)),
+            ("checkpoint", dgeo.Checkpoint()),  # default: 1000 stored days
+            ("checkpoint64", dgeo.Checkpoint(checkpoints=64)),  # fewer: less memory, slower
+            ("adjoint", dgeo.Adjoint()),
         ):
             if solver_name == "discrete" and name == "adjoint":
                 continue
