@@ -1,6 +1,6 @@
 """dgeo: differentiable geoscientific modelling (physics + neural network hybrids in JAX)."""
 
-from . import data, physics, solve
+from . import data, evaluate, models, nn, physics, plot, solve, train
 from .physics import ExpHydro
 from .solve import (
     Adjoint,
@@ -27,9 +27,14 @@ __all__ = [
     "Forward",
     "check_gradients",
     "data",
+    "evaluate",
     "integrate",
     "mass_balance",
+    "models",
+    "nn",
     "physics",
+    "plot",
     "simulate",
     "solve",
+    "train",
 ]

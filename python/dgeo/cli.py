@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _data_info(args: argparse.Namespace) -> int:
@@ -41,7 +42,61 @@ def _parser() -> argparse.ArgumentParser:
     download = data_commands.add_parser("download", help="fetch CAMELS-US into a folder")
     download.add_argument("dest", help="destination folder")
     download.set_defaults(run=_data_download)
+
+    train = commands.add_parser("train", help="train the models of a YAML configuration")
+    train.add_argument("config", help="run configuration (YAML)")
+    train.add_argument("--run-dir", help="run directory (default runs/<config name>)")
+    train.add_argument("--resume", action="store_true", help="continue from its checkpoints")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a trained run directory")
+    evaluate.add_argument("run_dir", help="a run directory written by `dgeo train`")
+    evaluate.add_argument("--period", default="test", choices=["train", "validation", "test"])
+    evaluate.set_defaults(run=_evaluate)
+
+    demo = commands.add_parser(
+        "demo", help="train physical and hybrid models on synthetic twins (or --data)"
+    )
+    demo.add_argument("--data", help="a CAMELS-US root or netCDF instead of synthetic twins")
+    demo.add_argument("--basins", nargs="+", help="basin ids (default: the first 4 of --data)")
+    demo.add_argument("--out", default="dgeo-demo", help="run directory (default dgeo-demo)")
+    demo.add_argument("--epochs", type=int, help="training epochs (default 120)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.set_defaults(run=_demo)
     return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .config import read_config
+    from .runs import print_summary, train_run
+
+    config = read_config(args.config)
+    run_dir = args.run_dir or f"runs/{Path(args.config).stem}"
+    results = train_run(config, run_dir, resume=args.resume, progress=not args.quiet)
+    print_summary(results)
+    print(f"run directory: {run_dir}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .runs import evaluate_run, print_summary
+
+    results = evaluate_run(args.run_dir, args.period)
+    print_summary(results)
+    print(f"wrote {Path(args.run_dir) / f'results_{args.period}.nc'}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .runs import demo, print_summary
+
+    results = demo(
+        args.data, args.out, basins=args.basins, epochs=args.epochs, progress=not args.quiet
+    )
+    print_summary(results)
+    print(f"hydrographs and results in {args.out}/ (figures/, results.nc, metrics.csv)")
+    return 0
 
 
 def _data_download(args: argparse.Namespace) -> int:
@@ -53,12 +108,13 @@ def _data_download(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dgeo` console script."""
+    from .config import ConfigError
     from .data import DataError
 
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
-    except DataError as err:
+    except (DataError, ConfigError, FileNotFoundError) as err:
         print(f"dgeo: error: {err}", file=sys.stderr)
         return 2
 

@@ -8,6 +8,7 @@ from ._download import CAMELS_US_ARCHIVES, Archive, download_camels_us
 from ._errors import DataError
 from ._periods import kfold_basins, select_period, water_year, water_years
 from ._source import load
+from ._synthetic import synthetic
 from ._units import CANONICAL_UNITS, convert, normalise_units
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "open_dataset",
     "read_attributes",
     "select_period",
+    "synthetic",
     "validate",
     "water_year",
     "water_years",

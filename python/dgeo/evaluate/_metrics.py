@@ -1,0 +1,341 @@
+"""Hydrological skill metrics, NaN-aware, in numpy (inputs may be numpy arrays or xarray DataArrays).
+
+Every metric takes ``obs, sim`` of the same shape and computes over ``axis`` (the time axis,
+last by default), returning one value per series: a numpy array of the remaining shape, or a
+numpy float64 scalar for 1-D input.
+
+Conventions shared by all metrics:
+
+* Gaps are masked pairwise: a day where obs *or* sim is NaN is dropped from both before anything
+  is computed, so a few gaps never turn a whole series into NaN.
+* A series with fewer than 2 valid pairs gives NaN.
+* A metric whose formula divides by zero for a series (constant obs for NSE, zero mean obs for
+  KGE or bias, ...) gives NaN for that series rather than ``inf``.
+* ``obs`` and ``sim`` must have the same shape (ValueError otherwise). When both are DataArrays
+  with the same dims in a different order, ``sim`` is transposed to the order of ``obs``; ``axis``
+  may then also be given as a dim name.
+
+Flow-duration-curve (FDC) metrics sort obs and sim *independently* (after the pairwise masking)
+and compare segments of equal rank. With ``n`` valid days, the high-flow segment holds the
+``k = max(1, floor(h * n + 0.5))`` largest flows and the low-flow segment the
+``k = max(1, floor(l * n + 0.5))`` smallest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import xarray as xr
+
+__all__ = [
+    "METRICS",
+    "bias",
+    "fhv",
+    "flv",
+    "kge",
+    "metrics_table",
+    "mnse",
+    "nse",
+    "pfab",
+    "rmse",
+    "summarise",
+]
+
+#: Flows are clipped to this positive floor before taking logs in `flv`.
+LOG_FLOOR = 1e-6
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _pairs(obs, sim, axis: int | str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float64 arrays with time moved last and NaN wherever obs or sim is NaN, plus counts."""
+    if isinstance(obs, xr.DataArray) and isinstance(sim, xr.DataArray):
+        if obs.dims != sim.dims and set(obs.dims) == set(sim.dims):
+            sim = sim.transpose(*obs.dims)
+    if isinstance(axis, str):
+        if not isinstance(obs, xr.DataArray):
+            raise TypeError(f"axis given as the dim name {axis!r} needs obs to be a DataArray")
+        axis = obs.get_axis_num(axis)
+    o = np.asarray(obs, dtype=np.float64)
+    s = np.asarray(sim, dtype=np.float64)
+    if o.shape != s.shape:
+        raise ValueError(
+            f"obs and sim must have the same shape, got obs {o.shape} and sim {s.shape}"
+        )
+    if o.ndim == 0:
+        raise ValueError("obs and sim must have at least one (time) axis, got scalars")
+    o = np.moveaxis(o, axis, -1)
+    s = np.moveaxis(s, axis, -1)
+    valid = ~(np.isnan(o) | np.isnan(s))
+    o = np.where(valid, o, np.nan)
+    s = np.where(valid, s, np.nan)
+    return o, s, valid.sum(axis=-1)
+
+
+def _mean(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Mean over the last axis ignoring NaN; NaN (without a warning) where n == 0."""
+    return np.nansum(x, axis=-1) / n
+
+
+def _varies(x: np.ndarray) -> np.ndarray:
+    """Whether each series takes more than one value (exact test: a rounded variance of a constant
+    series can be a tiny positive number instead of 0)."""
+    good = ~np.isnan(x)
+    hi = np.max(x, axis=-1, initial=-np.inf, where=good)
+    lo = np.min(x, axis=-1, initial=np.inf, where=good)
+    return hi > lo
+
+
+def _finish(value: np.ndarray, n: np.ndarray, ok: np.ndarray | bool = True):
+    """NaN where fewer than 2 pairs or the formula is undefined; 0-d results become scalars."""
+    out = np.where((n >= 2) & ok, value, np.nan)
+    return out[()] if out.ndim == 0 else out
+
+
+def _segment_size(frac: float, n: np.ndarray) -> np.ndarray:
+    return np.maximum(1, np.floor(frac * n + 0.5)).astype(np.int64)
+
+
+def _check_fraction(name: str, frac: float) -> None:
+    if not 0.0 < frac <= 1.0:
+        raise ValueError(f"{name} must lie in (0, 1], got {frac}")
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def nse(obs, sim, axis: int | str = -1):
+    """Nash–Sutcliffe efficiency (Nash & Sutcliffe 1970).
+
+    NSE = 1 - sum_t (s_t - o_t)^2 / sum_t (o_t - mean(o))^2
+
+    Ranges over (-inf, 1]; 1 is a perfect fit, 0 is no better than the mean of obs.
+    NaN for a series with constant obs (zero denominator).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        o, s, n = _pairs(obs, sim, axis)
+        om = _mean(o, n)[..., None]
+        num = np.nansum((s - o) ** 2, axis=-1)
+        den = np.nansum((o - om) ** 2, axis=-1)
+        return _finish(1.0 - num / den, n, _varies(o) & (den > 0))
+
+
+def kge(obs, sim, axis: int | str = -1):
+    """Kling–Gupta efficiency (Gupta et al. 2009).
+
+    KGE = 1 - sqrt((r - 1)^2 + (alpha - 1)^2 + (beta - 1)^2)
+
+    with r the Pearson correlation of s and o, alpha = std(s) / std(o) and
+    beta = mean(s) / mean(o) (population standard deviations; the ratio does not depend on the
+    choice). NaN for a series where std(o), std(s) or mean(o) is zero.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        o, s, n = _pairs(obs, sim, axis)
+        om = _mean(o, n)
+        sm = _mean(s, n)
+        do = o - om[..., None]
+        ds = s - sm[..., None]
+        so = np.sqrt(_mean(do**2, n))
+        ss = np.sqrt(_mean(ds**2, n))
+        r = _mean(do * ds, n) / (so * ss)
+        alpha = ss / so
+        beta = sm / om
+        value = 1.0 - np.sqrt((r - 1.0) ** 2 + (alpha - 1.0) ** 2 + (beta - 1.0) ** 2)
+        ok = _varies(o) & _varies(s) & (so > 0) & (ss > 0) & (om != 0)
+        return _finish(value, n, ok)
+
+
+def mnse(obs, sim, axis: int | str = -1):
+    """Modified Nash–Sutcliffe efficiency, absolute-error form (Legates & McCabe 1999).
+
+    mNSE = 1 - sum_t |s_t - o_t| / sum_t |o_t - mean(o)|
+
+    Less sensitive to peak-flow errors than NSE. NaN for a series with constant obs.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        o, s, n = _pairs(obs, sim, axis)
+        om = _mean(o, n)[..., None]
+        num = np.nansum(np.abs(s - o), axis=-1)
+        den = np.nansum(np.abs(o - om), axis=-1)
+        return _finish(1.0 - num / den, n, _varies(o) & (den > 0))
+
+
+def fhv(obs, sim, axis: int | str = -1, *, h: float = 0.02):
+    """Percent bias of the high-flow segment of the flow duration curve (Yilmaz et al. 2008).
+
+    FHV = 100 * sum_{i=1..k} (s_(i) - o_(i)) / sum_{i=1..k} o_(i)
+
+    where o_(i) and s_(i) are obs and sim each sorted independently in descending order and the
+    segment holds the k = max(1, floor(h * n + 0.5)) largest of the n valid flows (h = 0.02: the
+    top 2 %). Positive: simulated peaks too high. NaN when sum o_(i) over the segment is 0.
+    """
+    _check_fraction("h", h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        o, s, n = _pairs(obs, sim, axis)
+        o_sorted = np.sort(o, axis=-1)  # ascending, NaN last
+        s_sorted = np.sort(s, axis=-1)
+        k = _segment_size(h, n)[..., None]
+        idx = np.arange(o.shape[-1])
+        seg = (idx >= n[..., None] - k) & (idx < n[..., None])
+        o_h = np.sum(np.where(seg, o_sorted, 0.0), axis=-1)
+        s_h = np.sum(np.where(seg, s_sorted, 0.0), axis=-1)
+        return _finish(100.0 * (s_h - o_h) / o_h, n, o_h != 0)
+
+
+def pfab(obs, sim, axis: int | str = -1, *, h: float = 0.02):
+    """Absolute peak-flow bias: PFAB = |FHV| (in %).
+
+    The absolute percent bias of the peak-flow (top 2 %) segment of the flow duration curve
+    (Yilmaz et al. 2008), as used by Jiang et al. (2020); see `fhv` for the segment definition.
+    """
+    return np.abs(fhv(obs, sim, axis, h=h))
+
+
+def flv(obs, sim, axis: int | str = -1, *, l: float = 0.3):  # noqa: E741
+    """Percent bias of the low-flow segment of the flow duration curve in log space.
+
+    Yilmaz et al. (2008):
+
+    FLV = -100 * [sum_l (log s_l - log min(s_l)) - sum_l (log o_l - log min(o_l))]
+                 / sum_l (log o_l - log min(o_l))
+
+    where o_l and s_l are the k = max(1, floor(l * n + 0.5)) smallest of the n valid obs and sim
+    flows, each sorted independently (l = 0.3: the bottom 30 % of the FDC). Flows are clipped to
+    a floor of 1e-6 before the log. NaN when the denominator is 0 (e.g. a constant low segment).
+    """
+    _check_fraction("l", l)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        o, s, n = _pairs(obs, sim, axis)
+        log_o = np.log(np.maximum(np.sort(o, axis=-1), LOG_FLOOR))  # ascending, NaN last
+        log_s = np.log(np.maximum(np.sort(s, axis=-1), LOG_FLOOR))
+        k = _segment_size(l, n)[..., None]
+        seg = np.arange(o.shape[-1]) < k
+        term_o = np.sum(np.where(seg, log_o - log_o[..., :1], 0.0), axis=-1)
+        term_s = np.sum(np.where(seg, log_s - log_s[..., :1], 0.0), axis=-1)
+        return _finish(-100.0 * (term_s - term_o) / term_o, n, term_o != 0)
+
+
+def rmse(obs, sim, axis: int | str = -1):
+    """Root mean squared error, in the units of the flows.
+
+    RMSE = sqrt( (1/n) * sum_t (s_t - o_t)^2 )
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        o, s, n = _pairs(obs, sim, axis)
+        return _finish(np.sqrt(_mean((s - o) ** 2, n)), n)
+
+
+def bias(obs, sim, axis: int | str = -1):
+    """Percent bias of the total volume.
+
+    PBIAS = 100 * sum_t (s_t - o_t) / sum_t o_t
+
+    Positive: sim overestimates. NaN when sum o_t is 0.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        o, s, n = _pairs(obs, sim, axis)
+        total = np.nansum(o, axis=-1)
+        return _finish(100.0 * np.nansum(s - o, axis=-1) / total, n, total != 0)
+
+
+#: All metrics by name, in reporting order.
+METRICS: dict[str, Callable] = {
+    "nse": nse,
+    "kge": kge,
+    "mnse": mnse,
+    "pfab": pfab,
+    "fhv": fhv,
+    "flv": flv,
+    "rmse": rmse,
+    "bias": bias,
+}
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def metrics_table(
+    obs: xr.DataArray,
+    sim: xr.DataArray,
+    metrics: str | Sequence[str] | None = None,
+    *,
+    time_dim: str = "time",
+) -> xr.DataArray:
+    """Every requested metric for every basin, as a (basin, metric) DataArray of floats.
+
+    ``obs`` and ``sim`` are 2-D DataArrays with a ``time`` dim (``time_dim``) in any position and
+    one other dim (normally ``basin``), whose name and coordinate carry over to the result.
+    Plain 2-D numpy arrays are read as (basin, time). ``metrics`` names entries of `METRICS`
+    (default: all, in that order); an unknown name raises ValueError.
+    """
+    if metrics is None:
+        names = list(METRICS)
+    else:
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        unknown = [m for m in names if m not in METRICS]
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; allowed metrics are {list(METRICS)}")
+    obs = _as_2d(obs, "obs", time_dim)
+    sim = _as_2d(sim, "sim", time_dim)
+    if set(sim.dims) != set(obs.dims):
+        raise ValueError(
+            f"obs and sim must have the same dims, got obs {obs.dims} and sim {sim.dims}"
+        )
+    series_dim = next(d for d in obs.dims if d != time_dim)
+    obs = obs.transpose(series_dim, time_dim)
+    sim = sim.transpose(series_dim, time_dim)
+    if obs.shape != sim.shape:
+        raise ValueError(
+            f"obs and sim must have the same shape, got obs {obs.shape} and sim {sim.shape}"
+        )
+    values = np.stack([np.asarray(METRICS[m](obs.values, sim.values), float) for m in names], -1)
+    coords = {"metric": names}
+    if series_dim in obs.coords:
+        coords[series_dim] = obs.coords[series_dim].values
+    return xr.DataArray(values, dims=(series_dim, "metric"), coords=coords, name="skill")
+
+
+def _as_2d(x, label: str, time_dim: str) -> xr.DataArray:
+    if not isinstance(x, xr.DataArray):
+        x = np.asarray(x)
+        if x.ndim != 2:
+            raise ValueError(f"{label} must be 2-D (basin, time), got shape {x.shape}")
+        return xr.DataArray(x, dims=("basin", time_dim))
+    if x.ndim != 2 or time_dim not in x.dims:
+        raise ValueError(f"{label} must be 2-D with a {time_dim!r} dim, got dims {x.dims}")
+    return x
+
+
+def summarise(table: xr.DataArray) -> dict[str, dict[str, float | int]]:
+    """Summary statistics over basins for each metric of a (basin, metric) table.
+
+    Returns ``{metric: {"median", "mean", "p25", "p75", "std", "n_negative", "n_nan", "n"}}``.
+    Basins with a NaN value are excluded from the statistics and counted in ``n_nan``; ``n`` is
+    the number of basins used. ``std`` is the population standard deviation (ddof=0), ``p25`` and
+    ``p75`` linear-interpolated percentiles. Statistics are Python floats (NaN when no basin is
+    valid); counts are Python ints.
+    """
+    if "metric" not in table.dims:
+        raise ValueError(f"table must have a 'metric' dim, got dims {table.dims}")
+    out: dict[str, dict[str, float | int]] = {}
+    for name in table.coords["metric"].values.tolist():
+        v = np.asarray(table.sel(metric=name), dtype=np.float64).ravel()
+        good = v[~np.isnan(v)]
+        if good.size:
+            p25, median, p75 = np.percentile(good, [25.0, 50.0, 75.0])
+            stats = {
+                "median": float(median),
+                "mean": float(np.mean(good)),
+                "p25": float(p25),
+                "p75": float(p75),
+                "std": float(np.std(good)),
+            }
+        else:
+            stats = dict.fromkeys(("median", "mean", "p25", "p75", "std"), float("nan"))
+        stats["n_negative"] = int(np.sum(good < 0))
+        stats["n_nan"] = int(v.size - good.size)
+        stats["n"] = int(good.size)
+        out[str(name)] = stats
+    return out

@@ -1,0 +1,79 @@
+"""The results Dataset of a run: observations, simulations, internals, parameters, metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ..physics import PhysicalModel
+from ._metrics import metrics_table
+
+
+def results_dataset(series, outputs: dict, parameters: dict, physics: PhysicalModel) -> xr.Dataset:
+    """One Dataset for every model of a run, with a `model` dimension.
+
+    - `qobs` (basin, time) and `qsim` (model, basin, time) in mm/day;
+    - every state (mm) and flux (mm/day) of the physics, and `q_physical` (the P-RNN discharge
+      inside the hybrid), as (model, basin, time), NaN for models without them;
+    - `parameters` (model, basin, parameter) with `parameter_units`, NaN for neural models;
+    - `metrics` (model, basin, metric) from `dgeo.evaluate.METRICS` on qobs vs qsim.
+
+    `series` is a `dgeo.train.Series` of the scored period and `outputs` kind -> name ->
+    (basin, time) arrays, as `dgeo.train.simulate_models` returns them.
+    """
+    kinds = list(outputs)
+    coords = {"model": kinds, "basin": series.basins, "time": series.time}
+    ds = xr.Dataset(coords=coords)
+    ds["qobs"] = (
+        ("basin", "time"),
+        series.qobs,
+        {"units": "mm/day", "long_name": "observed discharge"},
+    )
+    shape = (len(series.basins), len(series.time))
+    units = {**dict.fromkeys(physics.states, "mm"), **dict.fromkeys(physics.fluxes, "mm/day")}
+    units["q_physical"] = "mm/day"
+    names = ["q", *[n for n in units if n != "q" and any(n in o for o in outputs.values())]]
+    for name in names:
+        stacked = np.stack([outputs[k].get(name, np.full(shape, np.nan)) for k in kinds])
+        target = "qsim" if name == "q" else name
+        ds[target] = (
+            ("model", "basin", "time"),
+            stacked.astype(np.float32),
+            {"units": units.get(name, "mm/day")},
+        )
+    ds["qsim"].attrs["long_name"] = "simulated discharge"
+    values = np.full((len(kinds), len(series.basins), len(physics.parameters)), np.nan)
+    for i, kind in enumerate(kinds):
+        for j, p in enumerate(physics.parameters):
+            if p.name in parameters.get(kind, {}):
+                values[i, :, j] = np.asarray(parameters[kind][p.name])
+    ds["parameters"] = (("model", "basin", "parameter"), values)
+    ds = ds.assign_coords(
+        parameter=list(physics.parameter_names),
+        parameter_units=("parameter", [p.units for p in physics.parameters]),
+    )
+    ds["metrics"] = xr.concat(
+        [metrics_table(ds["qobs"], ds["qsim"].sel(model=k)) for k in kinds], dim="model"
+    ).assign_coords(model=kinds)
+    ds.attrs.update(
+        start=str(np.datetime_as_string(series.time[0], unit="D")),
+        end=str(np.datetime_as_string(series.time[-1], unit="D")),
+        physics=type(physics).__name__,
+    )
+    return ds
+
+
+def save_results(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write a results Dataset to netCDF (readable back with `load_results`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.to_netcdf(path)
+    return path
+
+
+def load_results(path: str | Path) -> xr.Dataset:
+    """Read a results Dataset written by `save_results`."""
+    with xr.open_dataset(path) as ds:
+        return ds.load()

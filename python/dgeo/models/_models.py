@@ -1,0 +1,189 @@
+"""The four models of Jiang et al. (2020), each for one basin: physical, common, hybrid, lstm.
+
+A basin model maps that basin's forcing series (name -> (time,) in `FORCINGS` units) to
+discharge `q` plus, for models with physics, every state and flux of the P-RNN; its physical
+parameters come from `physical_parameters()`. Many basins are trained at once by stacking one
+model per basin (`build` under `eqx.filter_vmap`) and vmapping the call.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ..nn import LSTM, ConvHead, Standardiser
+from ..physics import ExpHydro, PhysicalModel
+from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete, integrate
+
+#: The five daily forcings the neural parts see (Jiang et al. 2020), in the units they see.
+FORCINGS: dict[str, str] = {
+    "prcp": "mm/day",
+    "tmean": "degC",
+    "dayl": "day",
+    "srad": "W/m2",
+    "vp": "Pa",
+}
+
+Inputs = dict[str, Float[Array, " time"]]
+
+
+def _stack(inputs: Inputs, names) -> Float[Array, "time features"]:
+    return jnp.stack([inputs[n] for n in names], axis=-1)
+
+
+class BasinModel(eqx.Module):
+    """One basin's model: forcing series in, discharge `q` (mm/day) and internals out."""
+
+    kind: ClassVar[str]
+
+    def __call__(
+        self, inputs: Inputs, *, key: PRNGKeyArray | None = None, full: bool = True
+    ) -> Inputs:
+        """`key` drives dropout (None: inference); `full=False` returns only `q` (training)."""
+        raise NotImplementedError
+
+    def physical_parameters(self) -> dict[str, Float[Array, ""]]:
+        """Physical parameter name -> value (empty for purely neural models)."""
+        return {}
+
+
+class Physical(BasinModel):
+    """The P-RNN alone: EXP-HYDRO whose parameters are learned within their physical bounds.
+
+    The trainable `raw` values map to parameters by lower + (upper - lower) sigmoid(raw), so
+    every gradient step stays physically valid.
+    """
+
+    kind: ClassVar[str] = "physical"
+    raw: Float[Array, " parameters"]
+    physics: PhysicalModel = ExpHydro()
+    solver: AbstractSolver = Discrete()
+    sensitivity: AbstractSensitivity = Backprop()
+
+    @classmethod
+    def init(cls, fraction: Float[Array, " parameters"], **options) -> Physical:
+        """Parameters at `fraction` (0..1) of each bound interval."""
+        fraction = jnp.clip(fraction, 1e-4, 1 - 1e-4)
+        return cls(jnp.log(fraction) - jnp.log1p(-fraction), **options)
+
+    def physical_parameters(self):
+        fraction = jax.nn.sigmoid(self.raw)
+        return {
+            p.name: p.lower + (p.upper - p.lower) * fraction[..., i]
+            for i, p in enumerate(self.physics.parameters)
+        }
+
+    def __call__(self, inputs, *, key=None, full=True):
+        forcing = {name: inputs[name] for name in self.physics.forcings}
+        dtype = forcing[next(iter(forcing))].dtype  # the forcing's precision rules
+        params = {k: v.astype(dtype) for k, v in self.physical_parameters().items()}
+        trajectory = integrate(
+            self.physics,
+            forcing,
+            params,
+            solver=self.solver,
+            sensitivity=self.sensitivity,
+            save=None if full else ("q",),
+        )
+        return dict(trajectory.series)
+
+
+class Common(BasinModel):
+    """The Conv1D head alone on the five standardised forcings."""
+
+    kind: ClassVar[str] = "common"
+    scaler: Standardiser
+    target: Standardiser
+    head: ConvHead
+
+    def __call__(self, inputs, *, key=None, full=True):
+        z = self.head(self.scaler(_stack(inputs, FORCINGS)))
+        return {"q": self.target.invert(z[:, None])[:, 0]}
+
+
+class Hybrid(BasinModel):
+    """P-RNN discharge Q* and the five forcings, standardised, into the Conv1D head.
+
+    Q* is standardised with the observed discharge statistics of the training period (same
+    units, and Q* of a sensible P-RNN has a similar spread). Returns the P-RNN's states and
+    fluxes, its discharge as `q_physical`, and the head's output as `q`.
+    """
+
+    kind: ClassVar[str] = "hybrid"
+    physical: Physical
+    scaler: Standardiser
+    target: Standardiser
+    head: ConvHead
+
+    def physical_parameters(self):
+        return self.physical.physical_parameters()
+
+    def __call__(self, inputs, *, key=None, full=True):
+        out = self.physical(inputs, full=full)
+        x = jnp.concatenate(
+            [self.target(out["q"][:, None]), self.scaler(_stack(inputs, FORCINGS))], axis=-1
+        )
+        q = self.target.invert(self.head(x)[:, None])[:, 0]
+        return {**out, "q_physical": out["q"], "q": q}
+
+
+class LSTMModel(BasinModel):
+    """The reference LSTM (Kratzert et al. 2018) on the five standardised forcings."""
+
+    kind: ClassVar[str] = "lstm"
+    scaler: Standardiser
+    target: Standardiser
+    lstm: LSTM
+
+    def __call__(self, inputs, *, key=None, full=True):
+        z = self.lstm(self.scaler(_stack(inputs, FORCINGS)), key=key)
+        return {"q": self.target.invert(z[:, None])[:, 0]}
+
+
+MODELS: dict[str, type[BasinModel]] = {m.kind: m for m in (Physical, Common, Hybrid, LSTMModel)}
+
+
+def build(
+    kind: str,
+    key: PRNGKeyArray,
+    forcing_stats: Standardiser,
+    q_stats: Standardiser,
+    *,
+    physical: Physical | None = None,
+    filters: int = 8,
+    kernel: int = 10,
+    hidden: int = 256,
+    dropout: float = 0.4,
+    solver: AbstractSolver = Discrete(),
+    sensitivity: AbstractSensitivity = Backprop(),
+) -> BasinModel:
+    """A freshly initialised basin model of `kind` (one of `MODELS`).
+
+    `forcing_stats` and `q_stats` standardise the forcings and discharge with training-period
+    statistics. `physical` gives the hybrid's P-RNN a starting point (e.g. a trained physical
+    model); otherwise physical parameters start at a random point of their bounds.
+    """
+    if kind not in MODELS:
+        raise ValueError(f"unknown model {kind!r}; models: {', '.join(MODELS)}")
+    k_phys, k_head = jax.random.split(key)
+    if kind in ("physical", "hybrid") and physical is None:
+        n = len(ExpHydro.parameters)
+        fraction = jax.random.uniform(k_phys, (n,), minval=0.05, maxval=0.95)
+        physical = Physical.init(fraction, solver=solver, sensitivity=sensitivity)
+    if kind == "physical":
+        return physical
+    if kind == "hybrid":
+        head = ConvHead(1 + len(FORCINGS), filters=filters, kernel=kernel, key=k_head)
+        return Hybrid(physical, forcing_stats, q_stats, head)
+    if kind == "common":
+        head = ConvHead(len(FORCINGS), filters=filters, kernel=kernel, key=k_head)
+        return Common(forcing_stats, q_stats, head)
+    return LSTMModel(
+        forcing_stats,
+        q_stats,
+        LSTM(len(FORCINGS), hidden=hidden, dropout=dropout, key=k_head),
+    )

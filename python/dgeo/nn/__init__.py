@@ -1,0 +1,9 @@
+"""Neural blocks (equinox): input standardisation, the causal Conv1D head, an MLP and an LSTM.
+
+Every block maps one basin's series, shaped (time, features), to (time, outputs); batches of
+windows and stacks of per-basin blocks are handled with `vmap` by the caller.
+"""
+
+from ._blocks import LSTM, MLP, CausalConv1d, ConvHead, Standardiser
+
+__all__ = ["LSTM", "MLP", "CausalConv1d", "ConvHead", "Standardiser"]

@@ -1,0 +1,128 @@
+"""The neural blocks of the hybrid models. Each maps (time, features) to (time, outputs)."""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+Series = Float[Array, "time features"]
+
+
+class Standardiser(eqx.Module):
+    """(x - mean) / std per feature, with statistics fixed from a training period (not trained).
+
+    Build it with `Standardiser.fit(x)`; a feature with zero spread keeps std 1 so it maps to 0.
+    """
+
+    mean: Float[Array, " features"]
+    std: Float[Array, " features"]
+
+    @classmethod
+    def fit(cls, x: Float[Array, "... features"]) -> Standardiser:
+        """Statistics over every axis but the last, ignoring NaN."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, np.shape(x)[-1])
+        mean = np.nanmean(x, axis=0)
+        std = np.nanstd(x, axis=0)
+        std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+        return cls(jnp.asarray(mean, float), jnp.asarray(std, float))  # default float dtype
+
+    def __call__(self, x: Series) -> Series:
+        mean, std = jax.lax.stop_gradient((self.mean, self.std))
+        return (x - mean) / std
+
+    def invert(self, z: Series) -> Series:
+        mean, std = jax.lax.stop_gradient((self.mean, self.std))
+        return z * std + mean
+
+
+class CausalConv1d(eqx.Module):
+    """1-D convolution over time that sees only the present and the `kernel - 1` past days."""
+
+    conv: eqx.nn.Conv1d
+
+    def __init__(self, in_features: int, out_features: int, kernel: int, *, key: PRNGKeyArray):
+        self.conv = eqx.nn.Conv1d(
+            in_features, out_features, kernel, padding=((kernel - 1, 0),), key=key
+        )
+
+    def __call__(self, x: Series) -> Series:
+        return self.conv(x.T.astype(self.conv.weight.dtype)).T
+
+
+class ConvHead(eqx.Module):
+    """The two-layer Conv1D head of Jiang et al. (2020): `filters` causal filters over a
+    `kernel`-day lag with ELU, then a 1x1 convolution to one output series."""
+
+    hidden: CausalConv1d
+    output: CausalConv1d
+
+    def __init__(self, in_features: int, *, filters: int = 8, kernel: int = 10, key: PRNGKeyArray):
+        k1, k2 = jax.random.split(key)
+        self.hidden = CausalConv1d(in_features, filters, kernel, key=k1)
+        self.output = CausalConv1d(filters, 1, 1, key=k2)
+
+    def __call__(self, x: Series) -> Float[Array, " time"]:
+        return self.output(jax.nn.elu(self.hidden(x)))[:, 0]
+
+
+class MLP(eqx.Module):
+    """A fully connected network applied to each time step (or to one feature vector)."""
+
+    mlp: eqx.nn.MLP
+
+    def __init__(
+        self, in_features: int, out_features: int, *, width: int = 32, depth: int = 2, key
+    ):
+        self.mlp = eqx.nn.MLP(in_features, out_features, width, depth, jax.nn.relu, key=key)
+
+    def __call__(self, x):
+        return self.mlp(x) if x.ndim == 1 else jax.vmap(self.mlp)(x)
+
+
+class LSTM(eqx.Module):
+    """An LSTM over time with dropout before a linear output layer (Kratzert et al. 2018).
+
+    The input projection of every day is one matrix product outside the time loop; the loop
+    (`lax.scan`) carries only the recurrent part. The forget-gate bias starts at 3 so the cell
+    remembers by default (Kratzert et al. 2019).
+    """
+
+    weight_ih: Float[Array, "gates features"]
+    weight_hh: Float[Array, "gates hidden"]
+    bias: Float[Array, " gates"]
+    head: eqx.nn.Linear
+    dropout: float = eqx.field(static=True)
+
+    def __init__(
+        self, in_features: int, *, hidden: int = 256, dropout: float = 0.4, key: PRNGKeyArray
+    ):
+        k1, k2, k3 = jax.random.split(key, 3)
+        lim = 1.0 / math.sqrt(hidden)
+        self.weight_ih = jax.random.uniform(k1, (4 * hidden, in_features), minval=-lim, maxval=lim)
+        self.weight_hh = jax.random.uniform(k2, (4 * hidden, hidden), minval=-lim, maxval=lim)
+        self.bias = jnp.zeros(4 * hidden).at[hidden : 2 * hidden].set(3.0)
+        self.head = eqx.nn.Linear(hidden, 1, key=k3)
+        self.dropout = dropout
+
+    def __call__(self, x: Series, *, key: PRNGKeyArray | None = None) -> Float[Array, " time"]:
+        hidden = self.weight_hh.shape[1]
+        gates_in = x @ self.weight_ih.T + self.bias
+
+        def step(carry, g_in):
+            h, c = carry
+            i, f, g, o = jnp.split(g_in + self.weight_hh @ h, 4)
+            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+            h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            return (h, c), h
+
+        zeros = jnp.zeros(hidden, x.dtype)
+        _, h = jax.lax.scan(step, (zeros, zeros), gates_in)
+        if key is not None and self.dropout > 0:
+            keep = jax.random.bernoulli(key, 1.0 - self.dropout, h.shape)
+            h = jnp.where(keep, h / (1.0 - self.dropout), 0.0)
+        return jax.vmap(self.head)(h)[:, 0]

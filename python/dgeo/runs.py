@@ -1,0 +1,174 @@
+"""Run directories: train from a configuration, evaluate a trained run, and the demo.
+
+A run directory holds `config.yml` (the configuration as given), `checkpoints/<model>/` (the
+training state after every epoch, for `--resume`), `models/<model>.eqx` (the best weights),
+`history.csv`, `results.nc` (the test-period results Dataset), `metrics.csv` and `figures/`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+import yaml
+
+from .config import RunConfig, parse_config
+from .evaluate import save_results
+from .train import load_models, run_models, save_models, train_models
+
+
+def load_data(config: RunConfig) -> xr.Dataset:
+    """The dataset a configuration names: a CAMELS-US root, a netCDF file or `synthetic`."""
+    from .data import load, synthetic
+
+    if config.data == "synthetic":
+        ds = synthetic()
+        return ds if config.basins is None else ds.sel(basin=config.basins)
+    return load(config.data, **({"basins": config.basins} if config.basins else {}))
+
+
+def metric_summary(results: xr.Dataset, metrics=("nse", "kge", "mnse", "pfab")) -> pd.DataFrame:
+    """Median over basins of each metric per model (rows: models)."""
+    table = results["metrics"].sel(metric=list(metrics)).median("basin")
+    return table.to_pandas()
+
+
+def _figures(results: xr.Dataset, folder: Path, n_basins: int = 3) -> None:
+    from . import plot
+
+    plot.save(plot.nse_cdf(results), folder / "nse_cdf.png")
+    for basin in results["basin"].values[:n_basins]:
+        plot.save(plot.hydrograph(results, str(basin)), folder / f"hydrograph_{basin}.png")
+
+
+def _write_results(results: xr.Dataset, run_dir: Path, suffix: str = "") -> None:
+    save_results(results, run_dir / f"results{suffix}.nc")
+    table = results["metrics"].to_dataframe().reset_index()
+    table.pivot_table(index=["model", "basin"], columns="metric", values="metrics").to_csv(
+        run_dir / f"metrics{suffix}.csv"
+    )
+    _figures(results, run_dir / "figures")
+
+
+def train_run(
+    config: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True
+) -> xr.Dataset:
+    """Train every model of `config`, evaluate it on the test period, write the run directory.
+
+    Returns the test-period results Dataset.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yml").write_text(yaml.safe_dump(config.raw, sort_keys=False))
+    ds = load_data(config)
+    start = time.perf_counter()
+    models, fits = train_models(
+        ds,
+        config.models,
+        config.periods,
+        config.model_options(),
+        config.training,
+        run_dir=run_dir,
+        resume=resume,
+        progress=progress,
+    )
+    seconds = time.perf_counter() - start
+    save_models(models, run_dir / "models")
+    history = pd.concat(
+        [pd.DataFrame(fit.history).assign(model=kind) for kind, fit in fits.items()]
+    )
+    history.to_csv(run_dir / "history.csv", index=False)
+    results = run_models(models, ds, config.periods.test, spinup_days=config.training.spinup_days)
+    results.attrs.update(period="test", training_seconds=round(seconds, 1))
+    _write_results(results, run_dir)
+    (run_dir / "run.json").write_text(
+        json.dumps(
+            {
+                "basins": list(map(str, ds["basin"].values)),
+                "training_seconds": seconds,
+                "periods": dataclasses.asdict(config.periods),
+            },
+            indent=1,
+        )
+    )
+    return results
+
+
+def evaluate_run(run_dir: str | Path, period: str = "test") -> xr.Dataset:
+    """Evaluate a trained run directory on its `train`, `validation` or `test` period.
+
+    Writes `results_<period>.nc` and `metrics_<period>.csv` (the test period's are also the
+    run's `results.nc`) and returns the results Dataset.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "run.json").is_file():
+        raise FileNotFoundError(
+            f"{run_dir} is not a finished dgeo run directory (no run.json); train it first"
+        )
+    config = parse_config(yaml.safe_load((run_dir / "config.yml").read_text()))
+    dates = (
+        getattr(config.periods, period, None) if period in ("train", "validation", "test") else None
+    )
+    if dates is None:
+        raise ValueError(
+            f"period must be one of train, validation, test (and defined), got {period!r}"
+        )
+    info = json.loads((run_dir / "run.json").read_text())
+    ds = load_data(dataclasses.replace(config, basins=info["basins"]))
+    models = load_models(
+        run_dir / "models", config.models, len(info["basins"]), config.model_options()
+    )
+    results = run_models(models, ds, dates, spinup_days=config.training.spinup_days)
+    results.attrs["period"] = period
+    _write_results(results, run_dir, f"_{period}")
+    return results
+
+
+#: The demo's defaults: small enough for 2 minutes on a 2-core machine.
+DEMO_CONFIG = {
+    "models": ["physical", "hybrid"],
+    "model": {"physical_starts": 4, "physical_search": 1000},
+    "training": {"epochs": 120, "patience": 20},
+}
+
+
+def demo(
+    data: str | None = None,
+    out: str | Path = "dgeo-demo",
+    *,
+    basins: list[str] | None = None,
+    epochs: int | None = None,
+    progress: bool = True,
+) -> xr.Dataset:
+    """Train the physical and hybrid models on synthetic twin catchments (or `data`), print
+    the metric table and write the run directory `out` with hydrograph figures."""
+    mapping = {"data": data or "synthetic", **DEMO_CONFIG}
+    if basins:
+        mapping["basins"] = list(basins)
+    if data is not None:
+        from .data import load
+
+        ds = load(data, **({"basins": list(basins)} if basins else {}))
+        mapping.setdefault("basins", list(map(str, ds["basin"].values[:4])))
+        first = pd.Timestamp(ds["time"].values[0])
+        if first > pd.Timestamp("1980-10-01"):  # start training at the next water year
+            start = pd.Timestamp(f"{first.year}-10-01")
+            start = start if start >= first else pd.Timestamp(f"{first.year + 1}-10-01")
+            mapping["periods"] = {"train": [str(start.date()), "1996-09-30"]}
+    if epochs is not None:
+        mapping["training"] = {**DEMO_CONFIG["training"], "epochs": epochs}
+    config = parse_config(mapping)
+    results = train_run(config, out, progress=progress)
+    return results
+
+
+def print_summary(results: xr.Dataset) -> None:
+    """The per-model median of each metric, as a small table on stdout."""
+    period = f"{results.attrs.get('start')}..{results.attrs.get('end')}"
+    print(f"median over {results.sizes['basin']} basins, {period}:")
+    with pd.option_context("display.float_format", "{:.3f}".format):
+        print(metric_summary(results).to_string())

@@ -1,0 +1,257 @@
+"""From a (basin, time) Dataset to trained models and a results Dataset, for all basins at once.
+
+`train_models` trains the requested kinds in order (the hybrid starts from the trained
+physical model when both are requested, as in Jiang et al. 2020); `run_models` evaluates them
+on a period and returns one results Dataset with a `model` dimension.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..data import DataError
+from ..models import FORCINGS, MODELS, BasinModel, Physical, build
+from ..nn import Standardiser
+from ..physics import ExpHydro
+from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
+from ._fit import FitOptions, FitResult, fit, predict
+from ._search import search_starts
+from ._windows import Series, basin_series, check_observed, windows
+
+
+@dataclass(frozen=True)
+class Periods:
+    """Training, validation (early stopping) and test periods; each scored after a spin-up.
+
+    Defaults: water years 1981-1996 for training, 1997-2000 for validation (so the whole
+    training period of the standard split is 1981-2000) and 2001-2010 for the test.
+    """
+
+    train: tuple[str, str] = ("1980-10-01", "1996-09-30")
+    validation: tuple[str, str] | None = ("1996-10-01", "2000-09-30")
+    test: tuple[str, str] = ("2000-10-01", "2010-09-30")
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Architecture and data layout: Conv1D `filters`/`kernel` (paper: 8 and 10 days), LSTM
+    `hidden`/`dropout`; the physical model starts gradient descent from the `physical_starts` best
+    of `physical_search` random parameter sets per basin (0: from random points) and keeps the
+    best start on validation; the P-RNN runs with `solver` and `sensitivity`; training windows of `window_days` every `stride_days`."""
+
+    filters: int = 8
+    kernel: int = 10
+    hidden: int = 256
+    dropout: float = 0.4
+    physical_starts: int = 8
+    physical_search: int = 2000
+    window_days: int = 2190
+    stride_days: int = 365
+    solver: AbstractSolver = Discrete()
+    sensitivity: AbstractSensitivity = Backprop()
+
+
+def _architecture(o: ModelOptions) -> dict:
+    """The keyword arguments of `dgeo.models.build` that `o` sets."""
+    names = ("filters", "kernel", "hidden", "dropout", "solver", "sensitivity")
+    return {name: getattr(o, name) for name in names}
+
+
+def _stack(trees):
+    return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *trees)
+
+
+def _statistics(series: Series) -> tuple[Standardiser, Standardiser]:
+    """Per-basin training statistics of the forcings and of observed discharge, stacked."""
+    forcing = np.stack([series.inputs[n] for n in FORCINGS], axis=-1)
+    f = _stack([Standardiser.fit(forcing[b]) for b in range(len(series.basins))])
+    q = _stack([Standardiser.fit(series.qobs[b][..., None]) for b in range(len(series.basins))])
+    return f, q
+
+
+def _repeat(series: Series, members: np.ndarray) -> Series:
+    return Series(
+        {k: v[members] for k, v in series.inputs.items()},
+        series.qobs[members],
+        series.basins[members],
+        series.time,
+    )
+
+
+def _take(tree, index):
+    return jax.tree_util.tree_map(
+        lambda x: x[index] if eqx.is_array(x) else x, tree, is_leaf=eqx.is_array
+    )
+
+
+def train_models(
+    ds: xr.Dataset,
+    kinds=("physical", "hybrid"),
+    periods: Periods = Periods(),
+    model_options: ModelOptions = ModelOptions(),
+    fit_options: FitOptions = FitOptions(),
+    *,
+    run_dir=None,
+    resume: bool = False,
+    progress: bool = True,
+) -> tuple[dict[str, BasinModel], dict[str, FitResult]]:
+    """Train every model kind in `kinds` on every basin of `ds`, each basin its own model.
+
+    Returns (kind -> stacked basin models, kind -> fit result with history and validation NSE).
+    Checkpoints go to `run_dir/checkpoints/<kind>` when `run_dir` is given.
+    """
+    unknown = [k for k in kinds if k not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; models: {', '.join(MODELS)}")
+    o, spinup = model_options, fit_options.spinup_days
+    # As in the paper, the first `spinup` days of every window (the first year of the
+    # training period among them) spin the states up and are not scored.
+    train = basin_series(ds, *periods.train)
+    check_observed(train, spinup, "training")
+    forcing_stats, q_stats = _statistics(train)
+    train_w = windows(train, o.window_days, o.stride_days)
+    validation = None
+    if periods.validation is not None:
+        validation = basin_series(ds, *periods.validation, spinup_days=spinup)
+        check_observed(validation, spinup, "validation")
+        validation = Series(
+            {k: v[:, None] for k, v in validation.inputs.items()},
+            validation.qobs[:, None],
+            validation.basins,
+            validation.time,
+        )
+    n_basins = len(train.basins)
+    root = jax.random.key(fit_options.seed)
+    models: dict[str, BasinModel] = {}
+    results: dict[str, FitResult] = {}
+    for i, kind in enumerate(k for k in MODELS if k in kinds):
+        starts = o.physical_starts if kind == "physical" else 1
+        members = np.repeat(np.arange(n_basins), starts)
+        keys = jax.random.split(jax.random.fold_in(root, i), len(members))
+        physical = models.get("physical") if kind == "hybrid" else None
+        if kind == "physical" and o.physical_search > 0:
+            fractions = search_starts(
+                ExpHydro(),
+                train,
+                samples=o.physical_search,
+                starts=starts,
+                key=jax.random.fold_in(root, 100 + i),
+                spinup_days=spinup,
+            )
+            physical = eqx.filter_vmap(
+                lambda fr: Physical.init(fr, solver=o.solver, sensitivity=o.sensitivity)
+            )(jnp.asarray(fractions.reshape(len(members), -1)))
+        options = _architecture(o)
+
+        def make(key, f, q, p, kind=kind, options=options):
+            return build(kind, key, f, q, physical=p, **options)
+
+        if physical is not None and kind == "hybrid":
+            physical = _take(physical, members)
+        stack = eqx.filter_vmap(make)(
+            keys, _take(forcing_stats, members), _take(q_stats, members), physical
+        )
+        result = fit(
+            stack,
+            _repeat(train_w, members),
+            None if validation is None else _repeat(validation, members),
+            fit_options,
+            checkpoint_dir=None if run_dir is None else f"{run_dir}/checkpoints/{kind}",
+            resume=resume,
+            progress=progress,
+            label=f"{kind} ({n_basins} basins x {starts} start{'s' if starts > 1 else ''})",
+        )
+        best = _best_members(result, members, n_basins, starts)
+        models[kind] = _take(result.model, best)
+        results[kind] = FitResult(models[kind], result.validation_nse[best], result.history)
+    return models, results
+
+
+def _best_members(result: FitResult, members, n_basins: int, starts: int) -> np.ndarray:
+    """For each basin, the index of its best start (highest validation NSE; first if none)."""
+    score = np.nan_to_num(result.validation_nse, nan=-np.inf).reshape(n_basins, starts)
+    return np.arange(n_basins) * starts + np.argmax(score, axis=1)
+
+
+def simulate_models(
+    models: dict[str, BasinModel], ds: xr.Dataset, start, end, *, spinup_days: int = 365
+) -> tuple[Series, dict[str, dict[str, np.ndarray]]]:
+    """Run trained models from `start - spinup_days` to `end`; outputs (basin, time) from
+    `start` on (spin-up days dropped)."""
+    series = basin_series(ds, start, end, spinup_days=spinup_days)
+    inputs = {k: jnp.asarray(v[:, None]) for k, v in series.inputs.items()}
+    outputs = {}
+    for kind, model in models.items():
+        out = eqx.filter_jit(predict)(model, inputs)
+        outputs[kind] = {k: np.asarray(v[:, 0, spinup_days:]) for k, v in out.items()}
+    scored = Series(
+        {k: v[:, spinup_days:] for k, v in series.inputs.items()},
+        series.qobs[:, spinup_days:],
+        series.basins,
+        series.time[spinup_days:],
+    )
+    return scored, outputs
+
+
+def run_models(
+    models: dict[str, BasinModel], ds: xr.Dataset, period: tuple, *, spinup_days: int = 365
+) -> xr.Dataset:
+    """The results Dataset of `models` on `period` (see `dgeo.evaluate.results_dataset`)."""
+    from ..evaluate import results_dataset
+
+    if pd.Timestamp(period[0]) - pd.Timedelta(days=spinup_days) < pd.Timestamp(
+        ds["time"].values[0]
+    ):
+        raise DataError(
+            f"period {period[0]}..{period[1]} needs {spinup_days} spin-up days before it, "
+            f"but the data start on {pd.Timestamp(ds['time'].values[0]).date()}"
+        )
+    series, outputs = simulate_models(models, ds, *period, spinup_days=spinup_days)
+    parameters = {k: m.physical_parameters() for k, m in models.items()}
+    return results_dataset(series, outputs, parameters, ExpHydro())
+
+
+def model_skeletons(kinds, n_basins: int, options: ModelOptions = ModelOptions()) -> dict:
+    """Stacked models of the right structure to load saved weights into (`load_models`)."""
+    f = Standardiser(jnp.zeros((n_basins, len(FORCINGS))), jnp.ones((n_basins, len(FORCINGS))))
+    q = Standardiser(jnp.zeros((n_basins, 1)), jnp.ones((n_basins, 1)))
+    keys = jax.random.split(jax.random.key(0), n_basins)
+    out = {}
+    for kind in kinds:
+
+        def make(key, f, q, kind=kind):
+            return build(kind, key, f, q, **_architecture(options))
+
+        out[kind] = eqx.filter_vmap(make)(keys, f, q)
+    return out
+
+
+def save_models(models: dict[str, BasinModel], folder) -> None:
+    """Each kind's stacked weights to `folder/<kind>.eqx` (equinox serialisation)."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, model in models.items():
+        eqx.tree_serialise_leaves(folder / f"{kind}.eqx", model)
+
+
+def load_models(folder, kinds, n_basins: int, options: ModelOptions = ModelOptions()) -> dict:
+    """Models saved by `save_models`, for `n_basins` basins built with `options`."""
+    from pathlib import Path
+
+    skeletons = model_skeletons(kinds, n_basins, options)
+    out = {}
+    for kind, like in skeletons.items():
+        path = Path(folder) / f"{kind}.eqx"
+        if not path.is_file():
+            raise DataError(f"no saved {kind} model at {path}")
+        out[kind] = eqx.tree_deserialise_leaves(path, like)
+    return out
