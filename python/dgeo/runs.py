@@ -37,12 +37,13 @@ def metric_summary(results: xr.Dataset, metrics=("nse", "kge", "mnse", "pfab")) 
     return table.to_pandas()
 
 
-def _figures(results: xr.Dataset, folder: Path, n_basins: int = 3) -> None:
+def _figures(results: xr.Dataset, folder: Path, suffix: str = "", n_basins: int = 3) -> None:
     from . import plot
 
-    plot.save(plot.nse_cdf(results), folder / "nse_cdf.png")
+    plot.save(plot.nse_cdf(results), folder / f"nse_cdf{suffix}.png")
     for basin in results["basin"].values[:n_basins]:
-        plot.save(plot.hydrograph(results, str(basin)), folder / f"hydrograph_{basin}.png")
+        figure = plot.hydrograph(results, str(basin))
+        plot.save(figure, folder / f"hydrograph_{basin}{suffix}.png")
 
 
 def _write_results(results: xr.Dataset, run_dir: Path, suffix: str = "") -> None:
@@ -51,7 +52,7 @@ def _write_results(results: xr.Dataset, run_dir: Path, suffix: str = "") -> None
     table.pivot_table(index=["model", "basin"], columns="metric", values="metrics").to_csv(
         run_dir / f"metrics{suffix}.csv"
     )
-    _figures(results, run_dir / "figures")
+    _figures(results, run_dir / "figures", suffix)
 
 
 def train_run(

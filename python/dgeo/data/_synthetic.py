@@ -8,8 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.signal import lfilter
-from scipy.special import ndtri
 
 from ._attributes import ATTRIBUTE_UNITS
 from ._camels import _FLAG_MEANINGS, _FORCING_VARIABLES, FLOW_FLAGS
@@ -20,14 +18,11 @@ _DIMS = ("basin", "time")
 
 def _ar1(rng: np.random.Generator, rho: float, shape: tuple[int, int]) -> np.ndarray:
     """Stationary AR(1) series with unit variance along the last axis (the first value is N(0, 1))."""
+    from scipy.signal import lfilter
+
     e = rng.standard_normal(shape)
     e[:, 1:] *= np.sqrt(1.0 - rho**2)
     return lfilter([1.0], [1.0, -rho], e, axis=1)
-
-
-def _H(x):
-    """The smooth step of EXP-HYDRO, (tanh(5x) + 1) / 2, in NumPy."""
-    return 0.5 * (np.tanh(5.0 * x) + 1.0)
 
 
 def synthetic(
@@ -69,8 +64,10 @@ def synthetic(
     (noise-free discharge, mm/day). Raises `ValueError` naming a bad argument.
     """
     import jax
+    from scipy.signal import lfilter
+    from scipy.special import ndtri
 
-    from ..physics import ExpHydro
+    from ..physics import ExpHydro, smooth_step
     from ..solve import simulate
 
     if isinstance(n_basins, bool) or not isinstance(n_basins, int | np.integer) or n_basins < 1:
@@ -141,7 +138,7 @@ def synthetic(
         units = _FORCING_VARIABLES.get(name, ("degC",))[0]
         ds[name] = (_DIMS, values, {"units": units, "long_name": long_names[name]})
 
-    quick_in = quickflow * _H(tmean - col(true["tmin"])) * prcp
+    quick_in = quickflow * np.asarray(smooth_step(tmean - col(true["tmin"]))) * prcp
     forcing = ds[["tmean", "dayl"]].assign(prcp=(_DIMS, prcp - quick_in, {"units": "mm/day"}))
     dtype = np.float64 if jax.config.jax_enable_x64 else np.float32
     spin = simulate(model, forcing, true, dtype=dtype)

@@ -58,27 +58,22 @@ class FitResult:
 def predict(model: BasinModel, inputs: dict, *, key=None, full: bool = True) -> dict:
     """Run a stack of basin models on (member, window, time) inputs; outputs the same shape."""
     members, n_windows = next(iter(inputs.values())).shape[:2]
-    keys = (
-        None
-        if key is None
-        else jax.random.split(key, members * n_windows).reshape(members, n_windows)
-    )
+    if key is not None:
+        key = jax.random.split(key, members * n_windows).reshape(members, n_windows)
 
-    def member(m, x, k):
-        run = lambda xw, kw: m(xw, key=kw, full=full)
-        return jax.vmap(run)(x, k) if k is not None else jax.vmap(lambda xw: run(xw, None))(x)
+    def member(m, x, k):  # k is None at inference: no dropout
+        return jax.vmap(lambda xw, kw: m(xw, key=kw, full=full))(x, k)
 
-    if keys is None:
-        return eqx.filter_vmap(lambda m, x: member(m, x, None))(model, inputs)
-    return eqx.filter_vmap(member)(model, inputs, keys)
+    return eqx.filter_vmap(member)(model, inputs, key)
 
 
 def _optimizer():
-    return optax.chain(optax.zero_nans(), optax.inject_hyperparams(optax.adam)(learning_rate=0.01))
+    """Adam's scaling; the learning rate is applied in the step, so the schedule can change it."""
+    return optax.chain(optax.zero_nans(), optax.scale_by_adam())
 
 
 @eqx.filter_jit
-def _train_step(params, static, opt_state, inputs, qobs, key, spinup_days):
+def _train_step(params, static, opt_state, lr, inputs, qobs, key, spinup_days):
     def loss_fn(params):
         q = predict(eqx.combine(params, static), inputs, key=key, full=False)["q"]
         return nse_loss(q, qobs, spinup_days)
@@ -86,7 +81,7 @@ def _train_step(params, static, opt_state, inputs, qobs, key, spinup_days):
     loss, grads = jax.value_and_grad(loss_fn)(params)
     updates, opt_state = _optimizer().update(grads, opt_state, params)
     # Keep each leaf's dtype (a float64 learning rate must not promote float32 weights).
-    updates = jax.tree_util.tree_map(lambda u, p: u.astype(p.dtype), updates, params)
+    updates = jax.tree_util.tree_map(lambda u, p: (-lr * u).astype(p.dtype), updates, params)
     return eqx.apply_updates(params, updates), opt_state, loss
 
 
@@ -172,10 +167,15 @@ def fit(
     )
     for epoch in bar:
         start = time.perf_counter()
-        hyper = opt_state[1].hyperparams
-        hyper["learning_rate"] = jnp.asarray(state["lr"], hyper["learning_rate"].dtype)
         params, opt_state, loss = _train_step(
-            params, static, opt_state, inputs, qobs, jax.random.fold_in(root, epoch), o.spinup_days
+            params,
+            static,
+            opt_state,
+            jnp.asarray(state["lr"]),
+            inputs,
+            qobs,
+            jax.random.fold_in(root, epoch),
+            o.spinup_days,
         )
         entry = {"epoch": epoch + 1, "loss": float(loss), "learning_rate": state["lr"]}
         stop = False
