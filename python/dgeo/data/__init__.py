@@ -1,9 +1,11 @@
 """Data layer: CAMELS-US text files and netCDF into xarray Datasets with dims (basin, time)."""
 
 from ._arrays import from_time_major, to_time_major
-from ._attributes import ATTRIBUTE_UNITS, read_attributes
+from ._attributes import ATTRIBUTE_UNITS, KRATZERT_ATTRIBUTES, attribute_matrix, read_attributes
 from ._camels import FLOW_FLAGS, load_camels_us
+from ._caravan import load_caravan
 from ._dataset import ValidationReport, open_dataset, validate
+from ._daylength import add_day_length, day_length
 from ._download import CAMELS_US_ARCHIVES, Archive, download_camels_us
 from ._errors import DataError
 from ._periods import kfold_basins, select_period, water_year, water_years
@@ -14,16 +16,21 @@ from ._units import CANONICAL_UNITS, convert, normalise_units
 __all__ = [
     "ATTRIBUTE_UNITS",
     "Archive",
+    "KRATZERT_ATTRIBUTES",
     "CAMELS_US_ARCHIVES",
     "CANONICAL_UNITS",
     "DataError",
     "FLOW_FLAGS",
     "ValidationReport",
+    "add_day_length",
+    "attribute_matrix",
     "convert",
+    "day_length",
     "download_camels_us",
     "kfold_basins",
     "load",
     "load_camels_us",
+    "load_caravan",
     "normalise_units",
     "open_dataset",
     "read_attributes",

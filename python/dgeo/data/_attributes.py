@@ -98,3 +98,41 @@ def attributes_to_dataset(table: pd.DataFrame) -> xr.Dataset:
         values = values.astype(str) if values.dtype == object else values
         ds[column] = ("basin", values, {"units": ATTRIBUTE_UNITS.get(column, "unknown")})
     return ds
+
+
+#: The 27 static attributes of Kratzert et al. (2019), HESS 23, 5089-5110, Table 1.
+KRATZERT_ATTRIBUTES: tuple[str, ...] = (
+    "p_mean", "pet_mean", "aridity", "p_seasonality", "frac_snow", "high_prec_freq",
+    "high_prec_dur", "low_prec_freq", "low_prec_dur", "elev_mean", "slope_mean", "area_gages2",
+    "frac_forest", "lai_max", "lai_diff", "gvf_max", "gvf_diff", "soil_depth_pelletier",
+    "soil_depth_statsgo", "soil_porosity", "soil_conductivity", "max_water_content",
+    "sand_frac", "silt_frac", "clay_frac", "carbonate_rocks_frac", "geol_permeability",
+)  # fmt: skip
+
+
+def attribute_matrix(ds: xr.Dataset, names: Sequence[str] = KRATZERT_ATTRIBUTES) -> np.ndarray:
+    """The per-basin variables `names` of `ds` as a float64 array `(basin, len(names))`.
+
+    Raises `DataError` naming the attribute variables that are missing, not over `basin` or
+    not numeric, and naming the basins and attributes that hold NaN.
+    """
+    names = list(names)
+    if not names:
+        raise DataError("no attribute names given")
+    missing = [n for n in names if n not in ds.variables]
+    if missing:
+        raise DataError(f"attribute variable(s) missing from the dataset: {', '.join(missing)}")
+    wrong = [n for n in names if ds[n].dims != ("basin",)]
+    if wrong:
+        raise DataError(f"attribute variable(s) {', '.join(wrong)} are not over (basin,) only")
+    text = [n for n in names if not np.issubdtype(ds[n].dtype, np.number)]
+    if text:
+        raise DataError(f"attribute variable(s) {', '.join(text)} are not numeric")
+    matrix = np.stack([ds[n].to_numpy().astype(np.float64) for n in names], axis=1)
+    rows, cols = np.nonzero(np.isnan(matrix))
+    if rows.size:
+        basins = ds["basin"].to_numpy().astype(str)
+        found = [f"basin {basins[r]}: {names[c]}" for r, c in zip(rows, cols, strict=True)]
+        more = f" (and {len(found) - 10} more)" if len(found) > 10 else ""
+        raise DataError(f"attributes hold NaN: {'; '.join(found[:10])}{more}")
+    return matrix

@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from ._attributes import attributes_to_dataset, read_attributes
+from ._dataset import assign_basin_coords
 from ._errors import DataError
 from ._textfiles import dates_from_columns, read_mixed_table, read_numeric_table
 
@@ -251,11 +252,6 @@ def load_camels_us(
             "flag_meanings": _FLAG_MEANINGS,
         },
     )
-    ds = ds.assign_coords(
-        lat=("basin", [f.latitude for f in forcings], {"units": "degrees_north"}),
-        elevation=("basin", [f.elevation for f in forcings], {"units": "m"}),
-        area=("basin", area / 1e6, {"units": "km2", "long_name": "basin area (forcing header)"}),
-    )
     # Longitude is not in the forcing header; it comes from the topography table.
     attribute_dir = root / "camels_attributes_v2.0"
     if attributes:
@@ -266,8 +262,14 @@ def load_camels_us(
         except DataError as err:
             warnings.warn(f"coordinate lon is NaN: {err}", stacklevel=2)
             table = pd.DataFrame({"gauge_lon": np.full(len(basin_ids), np.nan)})
-    lon = table["gauge_lon"].to_numpy(dtype=float)
-    ds = ds.assign_coords(lon=("basin", lon, {"units": "degrees_east"}))
+    ds = assign_basin_coords(
+        ds,
+        lat=[f.latitude for f in forcings],
+        lon=table["gauge_lon"],
+        elevation=[f.elevation for f in forcings],
+        area=area / 1e6,
+        area_source="forcing header",
+    )
     if attributes:
         ds = ds.merge(attributes_to_dataset(table))
     ds.attrs.update(

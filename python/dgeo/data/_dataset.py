@@ -113,6 +113,37 @@ def validate(ds: xr.Dataset, require: Sequence[str] = ()) -> ValidationReport:
     )
 
 
+def assign_basin_coords(
+    ds: xr.Dataset, *, lat, lon, elevation, area, area_source: str
+) -> xr.Dataset:
+    """Set dgeo's per-basin coordinates `lat`, `lon` (degrees), `elevation` (m), `area` (km2)."""
+    return ds.assign_coords(
+        lat=("basin", np.asarray(lat, dtype=float), {"units": "degrees_north"}),
+        lon=("basin", np.asarray(lon, dtype=float), {"units": "degrees_east"}),
+        elevation=("basin", np.asarray(elevation, dtype=float), {"units": "m"}),
+        area=(
+            "basin",
+            np.asarray(area, dtype=float),
+            {"units": "km2", "long_name": f"basin area ({area_source})"},
+        ),
+    )
+
+
+def select_basins(ds: xr.Dataset, basins, *, source: object) -> xr.Dataset:
+    """`ds` restricted to `basins` (in that order); `DataError` names basins not in `source`."""
+    wanted = [str(b) for b in basins]
+    if not wanted:
+        raise DataError("the basin list is empty")
+    duplicates = sorted({b for b in wanted if wanted.count(b) > 1})
+    if duplicates:
+        raise DataError(f"basins listed more than once: {', '.join(duplicates)}")
+    present = set(ds["basin"].to_numpy().astype(str))
+    missing = [b for b in wanted if b not in present]
+    if missing:
+        raise DataError(f"{source}: basin(s) {', '.join(missing)} not in the file")
+    return ds.sel(basin=wanted)
+
+
 def open_dataset(path: str | Path) -> xr.Dataset:
     """Open a netCDF file in dgeo's (basin, time) schema, loaded into memory.
 

@@ -1,4 +1,4 @@
-"""Evaluation: NaN-aware skill metrics and the results Dataset of a run."""
+"""Evaluation: NaN-aware skill metrics, the results Dataset of a run, snow inference against SWE."""
 
 from ._metrics import (
     METRICS,
@@ -14,6 +14,7 @@ from ._metrics import (
     summarise,
 )
 from ._results import load_results, results_dataset, save_results
+from ._snow import snow_correlation, snow_summary
 
 __all__ = [
     "METRICS",
@@ -29,5 +30,7 @@ __all__ = [
     "results_dataset",
     "rmse",
     "save_results",
+    "snow_correlation",
+    "snow_summary",
     "summarise",
 ]

@@ -1,4 +1,5 @@
-"""Basin models of Jiang et al. (2020): physical (P-RNN), common (Conv1D), hybrid, lstm."""
+"""Models of Jiang et al. (2020): per-basin physical (P-RNN), common (Conv1D), hybrid, lstm,
+and the regional models that map attributes to parameters (ungauged basins)."""
 
 from ._models import (
     FORCINGS,
@@ -10,6 +11,14 @@ from ._models import (
     Physical,
     build,
 )
+from ._regional import (
+    REGIONAL_FORCINGS,
+    REGIONAL_MODELS,
+    RegionalHybrid,
+    RegionalLSTM,
+    RegionalModel,
+    build_regional,
+)
 
 __all__ = [
     "FORCINGS",
@@ -20,4 +29,10 @@ __all__ = [
     "LSTMModel",
     "Physical",
     "build",
+    "REGIONAL_FORCINGS",
+    "REGIONAL_MODELS",
+    "RegionalHybrid",
+    "RegionalLSTM",
+    "RegionalModel",
+    "build_regional",
 ]

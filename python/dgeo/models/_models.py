@@ -71,25 +71,37 @@ class Physical(BasinModel):
         return cls(jnp.log(fraction) - jnp.log1p(-fraction), **options)
 
     def physical_parameters(self):
-        fraction = jax.nn.sigmoid(self.raw)
-        return {
-            p.name: p.lower + (p.upper - p.lower) * fraction[..., i]
-            for i, p in enumerate(self.physics.parameters)
-        }
+        return bounded(self.physics, self.raw)
 
     def __call__(self, inputs, *, key=None, full=True):
-        forcing = {name: inputs[name] for name in self.physics.forcings}
-        dtype = forcing[next(iter(forcing))].dtype  # the forcing's precision rules
-        params = {k: v.astype(dtype) for k, v in self.physical_parameters().items()}
-        trajectory = integrate(
-            self.physics,
-            forcing,
-            params,
-            solver=self.solver,
-            sensitivity=self.sensitivity,
-            save=None if full else ("q",),
+        return run_physics(
+            self.physics, inputs, self.physical_parameters(), self.solver, self.sensitivity, full
         )
-        return dict(trajectory.series)
+
+
+def bounded(physics: PhysicalModel, raw: Float[Array, "... parameters"]) -> dict:
+    """Unbounded values -> parameters: lower + (upper - lower) sigmoid(raw), name by name."""
+    fraction = jax.nn.sigmoid(raw)
+    return {
+        p.name: p.lower + (p.upper - p.lower) * fraction[..., i]
+        for i, p in enumerate(physics.parameters)
+    }
+
+
+def run_physics(physics, inputs, parameters, solver, sensitivity, full: bool) -> Inputs:
+    """One basin's P-RNN: every state and flux (`full`) or only `q`, in the forcing's dtype."""
+    forcing = {name: inputs[name] for name in physics.forcings}
+    dtype = forcing[next(iter(forcing))].dtype  # the forcing's precision rules
+    params = {k: v.astype(dtype) for k, v in parameters.items()}
+    trajectory = integrate(
+        physics,
+        forcing,
+        params,
+        solver=solver,
+        sensitivity=sensitivity,
+        save=None if full else ("q",),
+    )
+    return dict(trajectory.series)
 
 
 class Common(BasinModel):

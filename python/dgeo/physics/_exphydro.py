@@ -68,9 +68,10 @@ class ExpHydro(PhysicalModel):
         melt = flux("melt", H(t - tmax) * H(s0) * jnp.minimum(s0, df * (t - tmax)))
         wet, full, below = H(s1), H(s1 - smax), H(smax - s1)
         et = flux("evapotranspiration", wet * full * pet + wet * below * pet * s1 / smax)
-        qsub = flux(
-            "subsurface_flow", wet * full * qmax + wet * below * qmax * jnp.exp(-f * (smax - s1))
-        )
+        # The exponent is capped: far above Smax `below` is exactly 0, and exp must not
+        # overflow to inf there (inf * 0 = NaN); below exp(30) the equation is unchanged.
+        recession = jnp.exp(jnp.minimum(-f * (smax - s1), 30.0))
+        qsub = flux("subsurface_flow", wet * full * qmax + wet * below * qmax * recession)
         qsurf = flux("surface_flow", wet * full * (s1 - smax))
         flux("q", qsub + qsurf)
         tendency = {

@@ -67,9 +67,16 @@ def predict(model: BasinModel, inputs: dict, *, key=None, full: bool = True) -> 
     return eqx.filter_vmap(member)(model, inputs, key)
 
 
+def _zero_nonfinite():
+    """Zero NaN and inf gradient entries: one bad window must not poison Adam's state."""
+    return optax.stateless(
+        lambda g, _: jax.tree_util.tree_map(lambda x: jnp.where(jnp.isfinite(x), x, 0.0), g)
+    )
+
+
 def _optimizer():
     """Adam's scaling; the learning rate is applied in the step, so the schedule can change it."""
-    return optax.chain(optax.zero_nans(), optax.scale_by_adam())
+    return optax.chain(_zero_nonfinite(), optax.scale_by_adam())
 
 
 @eqx.filter_jit

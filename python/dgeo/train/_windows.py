@@ -26,14 +26,17 @@ class Series(NamedTuple):
     time: np.ndarray
 
 
-def basin_series(ds: xr.Dataset, start, end, *, spinup_days: int = 0) -> Series:
-    """Days `start - spinup_days` .. `end` of every basin of `ds` as basin-major arrays.
+def basin_series(
+    ds: xr.Dataset, start, end, *, spinup_days: int = 0, forcings: dict = FORCINGS
+) -> Series:
+    """Days `start - spinup_days` .. `end` of every basin of `ds` as basin-major arrays, with
+    the `forcings` (name -> units) a model needs.
 
     Forcing gaps are an error naming the basin and date; discharge gaps stay NaN (masked).
     """
     first = pd.Timestamp(start) - pd.Timedelta(days=spinup_days)
     period = select_period(ds, first, end)
-    forcing = to_time_major(period, FORCINGS)
+    forcing = to_time_major(period, forcings)
     qobs = to_time_major(period, {"qobs": "mm/day"}, allow_nan=True)["qobs"]
     return Series(
         {k: v.T.copy() for k, v in forcing.items()},

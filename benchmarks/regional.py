@@ -1,0 +1,239 @@
+"""The regional experiments of Jiang et al. (2020) on 473 CAMELS-US basins (Caravan ERA5-Land).
+
+1. Ungauged basins (PUB): seeded 5-fold basin split; each model trains on 4 folds over
+   1981-2014 and predicts the held-out fold (scored 1982-2014, after a one-year spin-up).
+2. Temporal test: all basins, trained 1981-01-01 .. 2000-09-30 (the data start in January
+   1981, so water year 1981 is short; the first year of every window is spin-up), tested on
+   water years 2001-2010 after a spin-up from 1999-10-01.
+3. Snow inference: the temporal regional hybrid's snow storage S0 over water years 2001-2010
+   against University of Arizona SWE (never used in training); also the PUB predictions.
+4. Scale: epoch time of every model on 473 basins x 30 years and peak memory.
+
+Writes benchmarks/results/regional_pub.{json,md}, regional_temporal.json, snow.json,
+regional_scale.json, regional.md and figures; the results netCDF files go to runs/regional/
+(git-ignored). Forcing is ERA5-Land precipitation and temperature; PET is Hamon PET from
+temperature and day length computed from latitude (the file's ERA5-Land PET is biased high and
+is not used).
+
+Usage: python benchmarks/regional.py [--quick] [--filter]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from dgeo import plot
+from dgeo.data import load_caravan
+from dgeo.evaluate import save_results, snow_correlation, snow_summary, summarise
+from dgeo.train import RegionalOptions, cross_validate, regional_results, train_regional
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+RUNS = ROOT / "runs" / "regional"
+DATA = ROOT.parent / "shared" / "data"
+KINDS = ("regional_hybrid", "pseudo_regional_hybrid", "regional_lstm")
+FULL, SCORED = ("1981-01-01", "2014-12-31"), ("1982-01-01", "2014-12-31")
+TRAIN, TEST = ("1981-01-01", "2000-09-30"), ("2000-10-01", "2010-09-30")
+SCALE = ("1981-01-01", "2010-12-31")  # 30 years
+
+OPTIONS = {
+    "regional_hybrid": RegionalOptions(epochs=40, learning_rate=0.005, batch_size=32),
+    "pseudo_regional_hybrid": RegionalOptions(epochs=40, learning_rate=0.005, batch_size=32),
+    # The LSTM costs ~12x the hybrid per epoch on 2 CPU cores: 64 hidden units, 8 epochs.
+    "regional_lstm": RegionalOptions(epochs=8, learning_rate=0.003, hidden=64),
+}
+
+
+def _nse_stats(results: xr.Dataset) -> dict:
+    out = {}
+    for kind in results["model"].values:
+        nse = results["metrics"].sel(model=kind, metric="nse").values
+        s = summarise(results["metrics"].sel(model=kind, metric=["nse"]))["nse"]
+        out[str(kind)] = {
+            "nse": {
+                "median": s["median"],
+                "mean": s["mean"],
+                "std": s["std"],
+                "p25": s["p25"],
+                "p75": s["p75"],
+                "n_negative": int(np.sum(nse < 0)),
+                "n": int(np.sum(np.isfinite(nse))),
+            }
+        }
+    return out
+
+
+def _table(stats: dict, seconds: dict | None = None) -> list[str]:
+    head = "| model | NSE median | mean | std | p25-p75 | NSE < 0 | basins |"
+    lines = [head + (" train s |" if seconds else ""), "|---" * (7 + bool(seconds)) + "|"]
+    for kind, s in stats.items():
+        n = s["nse"]
+        row = (
+            f"| {kind} | {n['median']:.3f} | {n['mean']:.3f} | {n['std']:.3f} | "
+            f"{n['p25']:.3f}-{n['p75']:.3f} | {n['n_negative']} | {n['n']} |"
+        )
+        lines.append(row + (f" {seconds[kind]:.0f} |" if seconds else ""))
+    return lines
+
+
+def _epoch_seconds(fit) -> float:
+    later = [h["seconds"] for h in fit.history[1:]] or [fit.history[0]["seconds"]]
+    return float(np.median(later))
+
+
+def main(quick: bool = False, basin_filter: bool = False) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    ds = load_caravan(DATA / "caravan_camels_us.nc", DATA / "camels_us" / "camels_attributes_v2.0")
+    if basin_filter:  # Jiang et al. (2020): humid or frequently wet basins
+        keep = (ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)
+        ds = ds.sel(basin=ds["basin"].values[keep.values])
+    options = OPTIONS
+    if quick:
+        ds = ds.isel(basin=slice(0, 30))
+        options = {k: replace(o, epochs=2, search=32) for k, o in OPTIONS.items()}
+    n_basins = ds.sizes["basin"]
+    print(f"{n_basins} basins")
+    tag = "_filtered" if basin_filter else ""
+
+    # 4. Scale, measured first while the machine is quiet: one epoch, every basin x 30 years.
+    scale = {}
+    for kind in KINDS:
+        o = replace(options[kind], epochs=3, search=0)
+        fit = train_regional(ds, kind, ds["basin"].values, SCALE, o, label=f"{kind} (timing)")
+        scale[kind] = {"epoch_seconds": _epoch_seconds(fit), "epochs_timed": len(fit.history) - 1}
+
+    # 1. Ungauged basins.
+    pieces, pub_seconds = [], {}
+    for kind in KINDS:
+        res, sec = cross_validate(
+            ds, [kind], train_period=FULL, test_period=SCORED, options=options[kind]
+        )
+        pieces.append(res)
+        pub_seconds.update(sec)
+    pub = xr.concat(pieces, dim="model", data_vars="minimal", coords="minimal")
+    save_results(pub, RUNS / f"pub{tag}.nc")
+    pub_stats = _nse_stats(pub)
+    (RESULTS / f"regional_pub{tag}.json").write_text(
+        json.dumps(
+            {
+                k: {"nse": {m: v["nse"][m] for m in ("median", "mean", "std", "n_negative")}}
+                for k, v in pub_stats.items()
+            },
+            indent=1,
+        )  # fmt: skip
+    )
+    plot.save(plot.nse_cdf(pub), RESULTS / f"regional_pub{tag}_nse_cdf.png")
+    # The same predictions scored on the basins that pass the paper's filter only.
+    humid = ((ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)).values
+    pub_humid_stats = _nse_stats(pub.isel(basin=humid))
+
+    # 2. Temporal test on all basins; 4. epoch times at this size come from the same fits.
+    fits = {}
+    for kind in KINDS:
+        fits[kind] = train_regional(ds, kind, ds["basin"].values, TRAIN, options[kind])
+    temporal = regional_results(
+        {k: f.model for k, f in fits.items()},
+        ds,
+        TEST,
+        keep=("q", "q_physical", "snow_storage", "soil_storage", "melt"),
+    )
+    save_results(temporal, RUNS / f"temporal{tag}.nc")
+    temporal_stats = _nse_stats(temporal)
+    (RESULTS / f"regional_temporal{tag}.json").write_text(json.dumps(temporal_stats, indent=1))
+    plot.save(plot.nse_cdf(temporal), RESULTS / f"regional_temporal{tag}_nse_cdf.png")
+
+    # 3. Snow inference against independent SWE (water years 2001-2010).
+    with xr.open_dataset(DATA / "camels_us_swe.nc") as f:
+        swe = f["swe_ua"].sel(time=slice(*TEST)).load()
+    swe = swe.assign_coords(basin=swe["basin"].values.astype(str))
+    snow = snow_correlation(temporal["snow_storage"].sel(model="regional_hybrid"), swe)
+    s0_pub = pub["snow_storage"].sel(model="regional_hybrid", time=slice(*TEST))
+    snow_pub = snow_correlation(s0_pub, swe)
+    summary = snow_summary(snow)
+    summary["ungauged"] = snow_summary(snow_pub)
+    summary["model"] = "regional_hybrid (temporal test); ungauged: held-out fold predictions"
+    (RESULTS / f"snow{tag}.json").write_text(json.dumps(summary, indent=1))
+    plot.save(plot.snow_series(snow), RESULTS / f"snow{tag}_basin_mean.png")
+    plot.save(plot.snow_correlations(snow), RESULTS / f"snow{tag}_correlations.png")
+    lat = ds["lat"].sel(basin=snow["basin"].values)
+    lon = ds["lon"].sel(basin=snow["basin"].values)
+    plot.save(plot.snow_map(snow, lat, lon), RESULTS / f"snow{tag}_map.png")
+    snowiest = snow["mean_swe"].sortby(snow["mean_swe"], ascending=False)["basin"].values[:4]
+    s0 = temporal["snow_storage"].sel(model="regional_hybrid")
+    plot.save(plot.snow_basins(s0, swe, list(snowiest)), RESULTS / f"snow{tag}_basins.png")
+
+    scale_out = {
+        "basins": n_basins,
+        "years": 30,
+        "models": scale,
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+        "pub_training_seconds": pub_seconds,
+        "temporal_training_seconds": {k: f.seconds for k, f in fits.items()},
+        "wall_time_s": time.perf_counter() - began,
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+    }
+    (RESULTS / f"regional_scale{tag}.json").write_text(json.dumps(scale_out, indent=1))
+
+    lines = [
+        f"# Regional models on {n_basins} CAMELS-US basins (Caravan ERA5-Land forcing)",
+        "",
+        "Produced by `python benchmarks/regional.py"
+        + (" --filter" if basin_filter else "")
+        + "`; training options per model in the script.",
+        "",
+        "## Ungauged basins (5-fold cross-validation, scored 1982-2014)",
+        "",
+        *_table(pub_stats, pub_seconds),
+        "",
+        "The same held-out predictions scored only on the basins that pass the paper's filter "
+        "(aridity <= 1.2 or low_prec_freq <= 280 days/yr):",
+        "",
+        *_table(pub_humid_stats),
+        "",
+        "## Temporal test (train 1981-2000, test water years 2001-2010)",
+        "",
+        *_table(temporal_stats, scale_out["temporal_training_seconds"]),
+        "",
+        "## Snow inference: S0 of the regional hybrid vs UA SWE (water years 2001-2010)",
+        "",
+        "| | temporal test | ungauged (PUB) |",
+        "|---|---|---|",
+        f"| basin-mean daily correlation | {summary['basin_mean_correlation']:.3f} | "
+        f"{summary['ungauged']['basin_mean_correlation']:.3f} |",
+        f"| per-basin correlation, median (snowy basins) | "
+        f"{summary['per_basin_correlation']['median']:.3f} "
+        f"(n={summary['per_basin_correlation']['n']}) | "
+        f"{summary['ungauged']['per_basin_correlation']['median']:.3f} |",
+        f"| spatial correlation of 10-year means (snowy) | "
+        f"{summary['spatial_correlation']:.3f} | {summary['ungauged']['spatial_correlation']:.3f} |",
+        "",
+        "## Scale (one epoch, every basin x 30 years, 2-core CPU)",
+        "",
+        "| model | epoch s |",
+        "|---|---|",
+        *[f"| {k} | {v['epoch_seconds']:.1f} |" for k, v in scale.items()],
+        "",
+        f"Peak RSS {scale_out['peak_rss_gb']:.1f} GB; total wall time "
+        f"{scale_out['wall_time_s'] / 60:.0f} min.",
+    ]
+    (RESULTS / f"regional{tag}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="30 basins, 2 epochs (a smoke run)")
+    parser.add_argument("--filter", action="store_true", help="the paper's basin filter")
+    args = parser.parse_args()
+    main(quick=args.quick, basin_filter=args.filter)

@@ -1,0 +1,193 @@
+"""Regional models (Jiang et al. 2020, Kratzert et al. 2019): one network for every basin.
+
+A regional model maps a basin's forcing series *and its static attributes* to discharge, so
+it can predict basins it never saw. The parameterization pipeline of Jiang et al. (2020):
+
+- `parameters`: a fully connected network maps the standardised attributes to EXP-HYDRO's
+  physical parameters through the bounded transform (theta_P per basin);
+- `weights`: a second network (a hyper-network) maps them to the Conv1D head's weights
+  (theta_N per basin), as an offset from a shared base head.
+
+The pseudo-regional model has the same architecture but sees no attributes (they are replaced
+by zeros), so its parameters are identical across basins: it measures what the attributes add.
+The regional LSTM (Kratzert et al. 2019) concatenates the attributes to the forcings every day.
+
+Only the forcings ERA5-Land/Caravan datasets carry are used: `REGIONAL_FORCINGS`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ..nn import LSTM, MLP, ConvHead, Standardiser
+from ..physics import ExpHydro, PhysicalModel
+from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
+from ._models import Inputs, _stack, bounded, run_physics
+
+#: The daily forcings of the regional models, in the units they see.
+REGIONAL_FORCINGS: dict[str, str] = {"prcp": "mm/day", "tmean": "degC", "dayl": "day"}
+
+Attributes = Float[Array, " attributes"]
+
+
+class RegionalModel(eqx.Module):
+    """One network for all basins: (forcing series, static attributes) -> discharge `q`."""
+
+    kind: ClassVar[str]
+
+    def __call__(
+        self,
+        inputs: Inputs,
+        attributes: Attributes,
+        *,
+        key: PRNGKeyArray | None = None,
+        full: bool = True,
+    ) -> Inputs:
+        """`key` drives dropout (None: inference); `full=False` returns only `q` (training)."""
+        raise NotImplementedError
+
+    def physical_parameters(self, attributes: Attributes) -> dict[str, Float[Array, ""]]:
+        """Physical parameter name -> value for a basin with `attributes` (empty if none)."""
+        return {}
+
+
+class RegionalHybrid(RegionalModel):
+    """EXP-HYDRO (P-RNN) whose parameters, and a Conv1D head whose weights, come from the
+    basin's attributes; the head sees the P-RNN discharge Q* and the standardised forcings.
+
+    `pseudo=True` hides the attributes (zeros after standardisation): the pseudo-regional
+    model, whose physical parameters and head weights are the same for every basin.
+    """
+
+    kind: ClassVar[str] = "regional_hybrid"
+    attributes: Standardiser
+    parameters: MLP
+    weights: MLP
+    head: ConvHead
+    scaler: Standardiser
+    target: Standardiser
+    pseudo: bool = eqx.field(static=True, default=False)
+    physics: PhysicalModel = ExpHydro()
+    solver: AbstractSolver = Discrete()
+    sensitivity: AbstractSensitivity = Backprop()
+
+    def _features(self, attributes: Attributes) -> Attributes:
+        z = self.attributes(attributes[None])[0]
+        return jnp.zeros_like(z) if self.pseudo else z
+
+    def physical_parameters(self, attributes):
+        return bounded(self.physics, self.parameters(self._features(attributes)))
+
+    def basin_head(self, attributes: Attributes) -> ConvHead:
+        """The Conv1D head of a basin: the base head's weights plus the hyper-network's offset."""
+        base, static = eqx.partition(self.head, eqx.is_array)
+        flat, unravel = ravel_pytree(base)
+        offset = self.weights(self._features(attributes)).astype(flat.dtype)
+        return eqx.combine(unravel(flat + offset), static)
+
+    def __call__(self, inputs, attributes, *, key=None, full=True):
+        params = self.physical_parameters(attributes)
+        out = run_physics(self.physics, inputs, params, self.solver, self.sensitivity, full)
+        x = jnp.concatenate(
+            [self.target(out["q"][:, None]), self.scaler(_stack(inputs, REGIONAL_FORCINGS))],
+            axis=-1,
+        )
+        q = self.target.invert(self.basin_head(attributes)(x)[:, None])[:, 0]
+        return {**out, "q_physical": out["q"], "q": q}
+
+
+class RegionalLSTM(RegionalModel):
+    """The regional LSTM of Kratzert et al. (2019): standardised forcings and attributes
+    concatenated at every day."""
+
+    kind: ClassVar[str] = "regional_lstm"
+    attributes: Standardiser
+    scaler: Standardiser
+    target: Standardiser
+    lstm: LSTM
+
+    def __call__(self, inputs, attributes, *, key=None, full=True):
+        x = self.scaler(_stack(inputs, REGIONAL_FORCINGS))
+        z = jnp.broadcast_to(self.attributes(attributes[None]), (x.shape[0], attributes.shape[0]))
+        h = self.lstm(jnp.concatenate([x, z.astype(x.dtype)], axis=-1), key=key)
+        return {"q": self.target.invert(h[:, None])[:, 0]}
+
+
+REGIONAL_MODELS: dict[str, str] = {
+    "regional_hybrid": "attributes -> physical parameters and Conv1D weights",
+    "pseudo_regional_hybrid": "the same architecture without attributes (one parameter set)",
+    "regional_lstm": "LSTM on forcings and attributes (Kratzert et al. 2019)",
+}
+
+
+def build_regional(
+    kind: str,
+    key: PRNGKeyArray,
+    attribute_stats: Standardiser,
+    forcing_stats: Standardiser,
+    q_stats: Standardiser,
+    *,
+    start: Float[Array, " parameters"] | None = None,
+    width: int = 32,
+    filters: int = 8,
+    kernel: int = 10,
+    hidden: int = 64,
+    dropout: float = 0.4,
+    solver: AbstractSolver = Discrete(),
+    sensitivity: AbstractSensitivity = Backprop(),
+) -> RegionalModel:
+    """A freshly initialised regional model of `kind` (one of `REGIONAL_MODELS`).
+
+    The standardisers hold statistics of the *training basins* only. `start` gives the
+    fractions (0..1 of each bound interval) the physical parameters start from (e.g. the
+    median of a random search on the training basins); the parameter network's output bias is
+    set to them and its output weights shrunk, so training starts near one sensible parameter
+    set and learns how attributes move it. The hyper-network starts at a zero offset.
+    """
+    if kind not in REGIONAL_MODELS:
+        raise ValueError(f"unknown regional model {kind!r}; models: {', '.join(REGIONAL_MODELS)}")
+    n_attributes = attribute_stats.mean.shape[-1]
+    k_par, k_hyper, k_head = jax.random.split(key, 3)
+    if kind == "regional_lstm":
+        lstm = LSTM(
+            len(REGIONAL_FORCINGS) + n_attributes, hidden=hidden, dropout=dropout, key=k_head
+        )
+        return RegionalLSTM(attribute_stats, forcing_stats, q_stats, lstm)
+    physics = ExpHydro()
+    n_params = len(physics.parameters)
+    start = (
+        jnp.full(n_params, 0.5) if start is None else jnp.clip(jnp.asarray(start), 1e-3, 1 - 1e-3)
+    )
+    parameters = _output_layer(
+        MLP(n_attributes, n_params, width=width, key=k_par), 0.1, jnp.log(start) - jnp.log1p(-start)
+    )
+    head = ConvHead(1 + len(REGIONAL_FORCINGS), filters=filters, kernel=kernel, key=k_head)
+    n_weights = ravel_pytree(eqx.filter(head, eqx.is_array))[0].size
+    weights = _output_layer(MLP(n_attributes, n_weights, width=width, key=k_hyper), 0.0, 0.0)
+    return RegionalHybrid(
+        attribute_stats,
+        parameters,
+        weights,
+        head,
+        forcing_stats,
+        q_stats,
+        pseudo=kind == "pseudo_regional_hybrid",
+        physics=physics,
+        solver=solver,
+        sensitivity=sensitivity,
+    )
+
+
+def _output_layer(net: MLP, scale: float, bias) -> MLP:
+    """`net` with its last layer's weights scaled by `scale` and its bias set to `bias`."""
+    last = net.mlp.layers[-1]
+    net = eqx.tree_at(lambda n: n.mlp.layers[-1].weight, net, last.weight * scale)
+    return eqx.tree_at(
+        lambda n: n.mlp.layers[-1].bias, net, jnp.broadcast_to(bias, last.bias.shape)
+    )

@@ -1,0 +1,357 @@
+"""Training and running regional models: one network over many basins, mini-batches of windows.
+
+Every basin of the training set is cut into windows; an epoch visits every window once in
+shuffled mini-batches (one Adam step each). The loss is NSE* (Kratzert et al. 2019): squared
+errors scaled by each basin's training-period discharge spread, so wet and dry basins weigh
+alike. Statistics that standardise attributes, forcings and discharge come from the training
+basins and period only: nothing leaks from held-out basins or the test period.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import xarray as xr
+from tqdm.auto import tqdm
+
+from ..data import KRATZERT_ATTRIBUTES, DataError, attribute_matrix
+from ..models import REGIONAL_FORCINGS, REGIONAL_MODELS, RegionalModel, build_regional
+from ..nn import Standardiser
+from ..physics import ExpHydro
+from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
+from ._fit import _zero_nonfinite
+from ._search import search_starts
+from ._windows import Series, basin_series, check_observed, window_starts
+
+
+@dataclass(frozen=True)
+class RegionalOptions:
+    """How regional models are built and trained.
+
+    - `attributes`: static attribute names (default: the 27 of Kratzert et al. 2019).
+    - `width`: hidden width of the parameter and weight networks (paper: 32); `filters`,
+      `kernel`: the Conv1D head; `hidden`, `dropout`: the regional LSTM.
+    - `epochs`, `batch_size` (windows per Adam step), `learning_rate` (cosine-decayed to
+      `min_learning_rate` over the epochs), `clip_norm` (global gradient norm).
+    - `window_days`, `stride_days`, `spinup_days`: windows cut from every basin; the first
+      `spinup_days` of each spin the states up and are not scored.
+    - `search`: random parameter sets tried per training basin to find the physical start
+      (the median of each basin's best set); 0 starts mid-range.
+    - `learning_rates`: per-kind overrides of `learning_rate`.
+    """
+
+    attributes: tuple[str, ...] = KRATZERT_ATTRIBUTES
+    width: int = 32
+    filters: int = 8
+    kernel: int = 10
+    hidden: int = 64
+    dropout: float = 0.4
+    epochs: int = 20
+    batch_size: int = 64
+    learning_rate: float = 0.005
+    learning_rates: dict = field(default_factory=lambda: {"regional_lstm": 0.002})
+    min_learning_rate: float = 1e-4
+    clip_norm: float = 1.0
+    window_days: int = 2190
+    stride_days: int = 1825
+    spinup_days: int = 365
+    search: int = 256
+    seed: int = 0
+    solver: AbstractSolver = Discrete()
+    sensitivity: AbstractSensitivity = Backprop()
+
+
+class Windows(NamedTuple):
+    """Training samples: one row per (basin, window)."""
+
+    inputs: dict[str, jax.Array]  # name -> (sample, time)
+    qobs: jax.Array  # (sample, time), NaN unobserved
+    attributes: jax.Array  # (sample, attribute)
+    spread: jax.Array  # (sample,) the basin's training std of discharge
+    basin: np.ndarray  # (sample,) basin index
+
+
+def regional_series(ds: xr.Dataset, start, end, *, spinup_days: int = 0) -> Series:
+    """The regional models' forcings and discharge of every basin of `ds` (basin-major)."""
+    return basin_series(ds, start, end, spinup_days=spinup_days, forcings=REGIONAL_FORCINGS)
+
+
+def _statistics(series: Series, attributes: np.ndarray):
+    forcing = np.stack([series.inputs[n] for n in REGIONAL_FORCINGS], axis=-1)
+    return (
+        Standardiser.fit(attributes),
+        Standardiser.fit(forcing),
+        Standardiser.fit(series.qobs[..., None]),
+    )
+
+
+def _windows(series: Series, attributes: np.ndarray, o: RegionalOptions) -> Windows:
+    days = series.qobs.shape[1]
+    length = min(o.window_days, days)
+    starts = window_starts(days, length, o.stride_days)
+    index = starts[:, None] + np.arange(length)[None, :]
+    n_basins, n_windows = len(series.basins), len(starts)
+    cut = lambda a: a[:, index].reshape(n_basins * n_windows, length)  # noqa: E731
+    qobs = cut(series.qobs)
+    basin = np.repeat(np.arange(n_basins), n_windows)
+    keep = np.isfinite(qobs[:, o.spinup_days :]).sum(axis=1) >= 2  # drop unobserved windows
+    spread = np.nanstd(series.qobs, axis=1)
+    return Windows(
+        {k: jnp.asarray(cut(v)[keep]) for k, v in series.inputs.items()},
+        jnp.asarray(qobs[keep]),
+        jnp.asarray(attributes[basin[keep]], jnp.float32),
+        jnp.asarray(spread[basin[keep]], jnp.float32),
+        basin[keep],
+    )
+
+
+def nse_star_loss(q, qobs, spread, spinup_days: int, eps: float = 0.1):
+    """Mean over observed days after spin-up of (q - qobs)^2 / (spread + eps)^2 (NSE*,
+    Kratzert et al. 2019); `spread` is each row's basin discharge std (mm/day)."""
+    days = qobs.shape[-1]
+    mask = jnp.isfinite(qobs) & (jnp.arange(days) >= spinup_days)
+    err = jnp.where(mask, q - jnp.where(mask, qobs, 0.0), 0.0) ** 2
+    weight = 1.0 / (spread + eps) ** 2
+    return jnp.sum(err * weight[:, None]) / jnp.maximum(jnp.sum(mask), 1)
+
+
+def predict_regional(model: RegionalModel, inputs, attributes, *, key=None, full: bool = True):
+    """Run a regional model on (basin, time) inputs and (basin, attribute) attributes."""
+    if key is not None:
+        key = jax.random.split(key, len(attributes))
+    call = lambda x, a, k: model(x, a, key=k, full=full)  # noqa: E731
+    return jax.vmap(call)(inputs, attributes, key)
+
+
+def _optimizer(clip_norm: float):
+    return optax.chain(
+        _zero_nonfinite(), optax.clip_by_global_norm(clip_norm), optax.scale_by_adam()
+    )
+
+
+@eqx.filter_jit
+def _regional_step(params, static, opt_state, lr, data: Windows, index, key, spinup, clip):
+    batch = jax.tree_util.tree_map(lambda a: a[index], (data.inputs, data.qobs, data.attributes))
+    inputs, qobs, attributes = batch
+    spread = data.spread[index]
+
+    def loss_fn(params):
+        model = eqx.combine(params, static)
+        q = predict_regional(model, inputs, attributes, key=key, full=False)["q"]
+        return nse_star_loss(q, qobs, spread, spinup)
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    updates, opt_state = _optimizer(clip).update(grads, opt_state, params)
+    updates = jax.tree_util.tree_map(lambda u, p: (-lr * u).astype(p.dtype), updates, params)
+    return eqx.apply_updates(params, updates), opt_state, loss
+
+
+@dataclass
+class RegionalFit:
+    """A trained regional model, its training history and how long training took."""
+
+    model: RegionalModel
+    history: list[dict]
+    seconds: float
+
+
+def physical_start(series: Series, samples: int, key, spinup_days: int) -> np.ndarray:
+    """Median over training basins of each basin's best random parameter set (fractions)."""
+    best = search_starts(
+        ExpHydro(), series, samples=samples, starts=1, key=key, spinup_days=spinup_days
+    )
+    return np.median(best[:, 0, :], axis=0)
+
+
+def train_regional(
+    ds: xr.Dataset,
+    kind: str,
+    basins,
+    period: tuple,
+    options: RegionalOptions = RegionalOptions(),
+    *,
+    progress: bool = True,
+    label: str | None = None,
+) -> RegionalFit:
+    """Train a regional model of `kind` on `basins` of `ds` over `period` (start, end).
+
+    `ds` needs `REGIONAL_FORCINGS`, `qobs` and the static attributes in `options.attributes`
+    (as `dgeo.data.load_caravan` or `load_camels_us` give them). Everything that
+    standardises the data is computed from these basins and this period only.
+    """
+    if kind not in REGIONAL_MODELS:
+        raise ValueError(f"unknown regional model {kind!r}; models: {', '.join(REGIONAL_MODELS)}")
+    o = options
+    subset = ds.sel(basin=list(basins))
+    series = regional_series(subset, *period)
+    check_observed(series, o.spinup_days, "training")
+    attributes = attribute_matrix(subset, o.attributes)
+    attribute_stats, forcing_stats, q_stats = _statistics(series, attributes)
+    root = jax.random.key(o.seed)
+    start = None
+    if kind != "regional_lstm" and o.search > 0:
+        start = physical_start(series, o.search, jax.random.fold_in(root, 1), o.spinup_days)
+    model = build_regional(
+        kind,
+        jax.random.fold_in(root, 2),
+        attribute_stats,
+        forcing_stats,
+        q_stats,
+        start=start,
+        width=o.width,
+        filters=o.filters,
+        kernel=o.kernel,
+        hidden=o.hidden,
+        dropout=o.dropout,
+        solver=o.solver,
+        sensitivity=o.sensitivity,
+    )
+    data = _windows(series, attributes, o)
+    n = len(data.basin)
+    if n == 0:
+        raise DataError("no training window has observed discharge after spin-up")
+    batch = min(o.batch_size, n)
+    steps = -(-n // batch)
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+    opt_state = _optimizer(o.clip_norm).init(params)
+    lr0 = o.learning_rates.get(kind, o.learning_rate)
+    rng = np.random.default_rng(o.seed)
+    history = []
+    began = time.perf_counter()
+    bar = tqdm(range(o.epochs), desc=label or kind, disable=not progress)
+    for epoch in bar:
+        start_epoch = time.perf_counter()
+        lr = o.min_learning_rate + 0.5 * (lr0 - o.min_learning_rate) * (
+            1 + np.cos(np.pi * epoch / o.epochs)
+        )
+        order = np.resize(rng.permutation(n), steps * batch).reshape(steps, batch)
+        losses = []
+        for s, index in enumerate(order):
+            key = jax.random.fold_in(root, 1000 + epoch * steps + s)
+            params, opt_state, loss = _regional_step(
+                params,
+                static,
+                opt_state,
+                jnp.asarray(lr, jnp.float32),
+                data,
+                jnp.asarray(index),
+                key,
+                o.spinup_days,
+                o.clip_norm,
+            )
+            losses.append(loss)
+        loss = float(np.mean(jax.device_get(losses)))
+        entry = {
+            "epoch": epoch + 1,
+            "loss": loss,
+            "learning_rate": lr,
+            "seconds": time.perf_counter() - start_epoch,
+        }
+        history.append(entry)
+        bar.set_postfix(loss=f"{loss:.3g}", lr=f"{lr:.1e}")
+    bar.close()
+    return RegionalFit(eqx.combine(params, static), history, time.perf_counter() - began)
+
+
+def simulate_regional(
+    model: RegionalModel,
+    ds: xr.Dataset,
+    start,
+    end,
+    *,
+    attributes=KRATZERT_ATTRIBUTES,
+    spinup_days: int = 365,
+    chunk: int = 64,
+) -> tuple[Series, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Run `model` on every basin of `ds` from `start - spinup_days` to `end`.
+
+    Returns the scored series (spin-up dropped), outputs name -> (basin, time) and the
+    physical parameters name -> (basin,) (empty for the LSTM). Basins run in chunks of
+    `chunk` (one compiled shape) to bound memory.
+    """
+    series = regional_series(ds, start, end, spinup_days=spinup_days)
+    attrs = np.asarray(attribute_matrix(ds, attributes), np.float32)
+    n = len(series.basins)
+    run = eqx.filter_jit(lambda m, x, a: predict_regional(m, x, a))
+    pieces = []
+    for i in range(0, n, chunk):
+        rows = np.minimum(np.arange(i, i + chunk), n - 1)  # pad the last chunk
+        x = {k: jnp.asarray(v[rows]) for k, v in series.inputs.items()}
+        out = run(model, x, jnp.asarray(attrs[rows]))
+        keep = min(chunk, n - i)
+        pieces.append({k: np.asarray(v[:keep, spinup_days:]) for k, v in out.items()})
+    outputs = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+    parameters = {
+        k: np.asarray(v) for k, v in jax.vmap(model.physical_parameters)(jnp.asarray(attrs)).items()
+    }
+    scored = Series(
+        {k: v[:, spinup_days:] for k, v in series.inputs.items()},
+        series.qobs[:, spinup_days:],
+        series.basins,
+        series.time[spinup_days:],
+    )
+    return scored, outputs, parameters
+
+
+def regional_results(
+    models: dict[str, RegionalModel],
+    ds: xr.Dataset,
+    period: tuple,
+    options: RegionalOptions = RegionalOptions(),
+    *,
+    keep: tuple[str, ...] | None = None,
+) -> xr.Dataset:
+    """The results Dataset (`dgeo.evaluate.results_dataset`) of regional `models` on every
+    basin of `ds` over `period`, scored after `options.spinup_days` of spin-up before it.
+    `keep` limits the saved outputs (e.g. ("q", "snow_storage")) to save memory."""
+    from ..evaluate import results_dataset
+
+    outputs, parameters, series = {}, {}, None
+    for kind, model in models.items():
+        series, out, parameters[kind] = simulate_regional(
+            model, ds, *period, attributes=options.attributes, spinup_days=options.spinup_days
+        )
+        outputs[kind] = {k: v for k, v in out.items() if keep is None or k in keep}
+    return results_dataset(series, outputs, parameters, ExpHydro())
+
+
+def cross_validate(
+    ds: xr.Dataset,
+    kinds=tuple(REGIONAL_MODELS),
+    *,
+    train_period: tuple,
+    test_period: tuple,
+    folds: int = 5,
+    seed: int = 0,
+    options: RegionalOptions = RegionalOptions(),
+    keep: tuple[str, ...] | None = ("q", "q_physical", "snow_storage"),
+    progress: bool = True,
+) -> tuple[xr.Dataset, dict]:
+    """Ungauged-basin (PUB) cross-validation: a seeded `folds`-fold split of the basins of
+    `ds`; each model is trained on the other folds over `train_period` and predicts the
+    held-out fold over `test_period`. Returns the results Dataset of every basin as predicted
+    when held out (basin order of `ds`, a `fold` coordinate) and kind -> training seconds.
+    """
+    from ..data import kfold_basins
+
+    basins = ds["basin"].values.astype(str)
+    pieces, seconds = [], dict.fromkeys(kinds, 0.0)
+    for i, (train, test) in enumerate(kfold_basins(basins, folds, seed)):
+        models = {}
+        for kind in kinds:
+            label = f"{kind} fold {i + 1}/{folds}"
+            fit = train_regional(
+                ds, kind, train, train_period, options, progress=progress, label=label
+            )
+            models[kind], seconds[kind] = fit.model, seconds[kind] + fit.seconds
+        part = regional_results(models, ds.sel(basin=test), test_period, options, keep=keep)
+        pieces.append(part.assign_coords(fold=("basin", np.full(len(test), i))))
+    results = xr.concat(pieces, dim="basin", data_vars="minimal", coords="minimal")
+    return results.sel(basin=basins), seconds

@@ -1,0 +1,164 @@
+"""Regional models: the parameterization pipeline, no leakage, pseudo-regional, PUB folds."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dgeo.data import kfold_basins, synthetic
+from dgeo.models import REGIONAL_FORCINGS, build_regional
+from dgeo.nn import CausalConv1d, Standardiser
+from dgeo.physics import ExpHydro
+from dgeo.train import RegionalOptions, cross_validate, nse_star_loss, train_regional
+
+ATTRS = ("p_mean", "pet_mean", "aridity", "frac_snow", "elev_mean", "area_gages2")
+PERIOD = ("1985-10-01", "1990-09-30")
+QUICK = RegionalOptions(
+    attributes=ATTRS,
+    epochs=3,
+    batch_size=4,
+    window_days=730,
+    stride_days=365,
+    search=16,
+    hidden=8,
+)
+
+
+@pytest.fixture(scope="module")
+def twins():
+    return synthetic(n_basins=6, start="1984-10-01", end="1990-09-30", seed=2)
+
+
+def _stats(n_attr=5):
+    rng = np.random.default_rng(0)
+    return (
+        Standardiser.fit(rng.normal(size=(20, n_attr)) * 3 + 1),
+        Standardiser.fit(rng.normal(size=(100, len(REGIONAL_FORCINGS)))),
+        Standardiser.fit(rng.gamma(1.0, 2.0, size=(100, 1))),
+    )
+
+
+def _forcing(days=400, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "prcp": jnp.asarray(rng.gamma(0.6, 5.0, days)),
+        "tmean": jnp.asarray(8 + 12 * np.sin(np.arange(days) / 58) + rng.normal(0, 3, days)),
+        "dayl": jnp.asarray(0.5 + 0.15 * np.sin(np.arange(days) / 58)),
+    }
+
+
+def test_causal_conv_matches_equinox_convolution():
+    key = jax.random.key(3)
+    conv = CausalConv1d(4, 8, 10, key=key)
+    reference = eqx.nn.Conv1d(4, 8, 10, padding=((9, 0),), key=key)
+    x = jax.random.normal(jax.random.key(1), (50, 4))
+    np.testing.assert_allclose(conv(x), reference(x.T).T, atol=1e-12)
+
+
+def test_regional_parameters_vary_with_attributes_within_bounds():
+    model = build_regional("regional_hybrid", jax.random.key(0), *_stats())
+    attrs = jax.random.normal(jax.random.key(1), (7, 5)) * 3
+    params = jax.vmap(model.physical_parameters)(attrs)
+    for p in ExpHydro.parameters:
+        values = np.asarray(params[p.name])
+        assert np.all((values > p.lower) & (values < p.upper)), p.name
+        assert np.ptp(values) > 0, p.name  # attributes move every parameter
+
+
+def test_pseudo_regional_parameters_and_head_identical_across_basins():
+    model = build_regional("pseudo_regional_hybrid", jax.random.key(0), *_stats())
+    # Perturb every weight so the test does not pass only because of a zero initialisation.
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+    leaves, tree = jax.tree_util.tree_flatten(params)
+    keys = jax.random.split(jax.random.key(5), len(leaves))
+    leaves = [x + 0.3 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys, strict=True)]
+    model = eqx.combine(jax.tree_util.tree_unflatten(tree, leaves), static)
+    attrs = jax.random.normal(jax.random.key(1), (4, 5)) * 3
+    params = jax.vmap(model.physical_parameters)(attrs)
+    for name, values in params.items():
+        np.testing.assert_array_equal(values, np.full(4, values[0]), err_msg=name)
+    heads = [model.basin_head(a) for a in attrs]
+    for head in heads[1:]:
+        for a, b in zip(
+            jax.tree_util.tree_leaves(head), jax.tree_util.tree_leaves(heads[0]), strict=True
+        ):
+            np.testing.assert_array_equal(a, b)
+    # ...and the regional model with the same weights does vary.
+    regional = dataclasses.replace(model, pseudo=False)
+    assert np.ptp(np.asarray(jax.vmap(regional.physical_parameters)(attrs)["smax"])) > 0
+
+
+@pytest.mark.parametrize("kind", ["regional_hybrid", "regional_lstm"])
+def test_regional_models_run_and_hybrid_returns_internals(kind):
+    model = build_regional(kind, jax.random.key(0), *_stats(), hidden=8)
+    out = model(_forcing(), jnp.ones(5), full=True)
+    assert out["q"].shape == (400,) and np.all(np.isfinite(out["q"]))
+    if kind == "regional_hybrid":
+        assert {"snow_storage", "soil_storage", "q_physical", "melt"} <= set(out)
+
+
+def test_nse_star_loss_by_hand():
+    q = jnp.asarray([[1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 1.0, 1.0]])
+    qobs = jnp.asarray([[9.0, 2.0, 1.0, np.nan], [5.0, 0.0, 1.0, 3.0]])
+    spread = jnp.asarray([1.9, 0.4])
+    # spin-up 1 drops day 0; NaN masked: terms (0, 4)/2.0^2 and (1, 0, 4)/0.5^2 over 5 days.
+    expected = (0 + 4 / 4.0 + 1 / 0.25 + 0 + 4 / 0.25) / 5
+    assert float(nse_star_loss(q, qobs, spread, 1)) == pytest.approx(expected)
+
+
+def test_attribute_statistics_use_training_basins_only(twins):
+    """No leakage: held-out basins' data cannot change what the model learns."""
+    train = list(twins["basin"].values[:4])
+    fit = train_regional(twins, "regional_hybrid", train, PERIOD, QUICK, progress=False)
+    expected = np.stack([twins[a].values[:4] for a in ATTRS], axis=1)
+    np.testing.assert_allclose(fit.model.attributes.mean, expected.mean(axis=0), rtol=1e-6)
+    # Corrupt every held-out basin's attributes and discharge: the trained model is unchanged.
+    corrupted = twins.copy(deep=True)
+    for a in ATTRS:
+        corrupted[a][4:] = corrupted[a][4:] * 1000 + 7
+    corrupted["qobs"][4:] = corrupted["qobs"][4:] * 50
+    again = train_regional(corrupted, "regional_hybrid", train, PERIOD, QUICK, progress=False)
+    for a, b in zip(
+        jax.tree_util.tree_leaves(fit.model), jax.tree_util.tree_leaves(again.model), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_regional_training_reduces_the_loss(twins):
+    options = RegionalOptions(**{**QUICK.__dict__, "epochs": 12})
+    fit = train_regional(
+        twins, "regional_hybrid", twins["basin"].values, PERIOD, options, progress=False
+    )
+    losses = [h["loss"] for h in fit.history]
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_cross_validation_predicts_every_basin_once_from_a_model_that_never_saw_it(twins):
+    results, seconds = cross_validate(
+        twins,
+        ["pseudo_regional_hybrid"],
+        train_period=PERIOD,
+        test_period=("1986-10-01", "1990-09-30"),
+        folds=3,
+        seed=1,
+        options=QUICK,
+        progress=False,
+    )
+    basins = twins["basin"].values
+    np.testing.assert_array_equal(results["basin"].values, basins)
+    folds = kfold_basins(basins, 3, seed=1)
+    for i, (train, test) in enumerate(folds):
+        assert set(results["basin"].values[results["fold"].values == i]) == set(test)
+        assert not set(train) & set(test)
+    assert np.isfinite(results["qsim"]).all()
+    assert results["metrics"].sel(metric="nse").shape == (1, len(basins))
+    assert seconds["pseudo_regional_hybrid"] > 0
+    # The pseudo-regional model has one parameter set per fold.
+    for i in range(3):
+        smax = results["parameters"].sel(parameter="smax").values[0, results["fold"].values == i]
+        np.testing.assert_allclose(smax, smax[0], rtol=1e-6)
