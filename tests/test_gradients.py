@@ -68,6 +68,15 @@ def test_continuous_adjoint_matches(short_forcing, solver):
     assert agreement.max() < 1e-4, agreement
 
 
+def test_adjoint_out_of_steps_gives_nan_not_a_wrong_gradient(short_forcing):
+    """A backward adjoint solve that runs out of steps must not pass for a gradient."""
+    solver = dgeo.Continuous(diffrax.Tsit5(), rtol=1e-12, atol=1e-12, max_steps_per_day=3)
+    check = dgeo.check_gradients(
+        MODEL, short_forcing, PARAMS, solver=solver, sensitivity=dgeo.Adjoint(), step=1e-5
+    )
+    assert check.table["ad"].isna().any()
+
+
 def test_methods_agree_with_each_other(short_forcing):
     grads = [
         dgeo.check_gradients(MODEL, short_forcing, PARAMS, sensitivity=s).table["ad"].to_numpy()

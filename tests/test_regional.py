@@ -14,7 +14,13 @@ from dgeo.data import kfold_basins, synthetic
 from dgeo.models import REGIONAL_FORCINGS, build_regional
 from dgeo.nn import CausalConv1d, Standardiser
 from dgeo.physics import ExpHydro
-from dgeo.train import RegionalOptions, cross_validate, nse_star_loss, train_regional
+from dgeo.train import (
+    RegionalOptions,
+    cross_validate,
+    nse_star_loss,
+    regional_results,
+    train_regional,
+)
 
 ATTRS = ("p_mean", "pet_mean", "aridity", "frac_snow", "elev_mean", "area_gages2")
 PERIOD = ("1985-10-01", "1990-09-30")
@@ -89,17 +95,21 @@ def test_pseudo_regional_parameters_and_head_identical_across_basins():
         ):
             np.testing.assert_array_equal(a, b)
     # ...and the regional model with the same weights does vary.
-    regional = dataclasses.replace(model, pseudo=False)
+    regional = dataclasses.replace(
+        model, physical=dataclasses.replace(model.physical, pseudo=False)
+    )
     assert np.ptp(np.asarray(jax.vmap(regional.physical_parameters)(attrs)["smax"])) > 0
 
 
-@pytest.mark.parametrize("kind", ["regional_hybrid", "regional_lstm"])
+@pytest.mark.parametrize("kind", ["regional_hybrid", "regional_lstm", "regional_physical"])
 def test_regional_models_run_and_hybrid_returns_internals(kind):
     model = build_regional(kind, jax.random.key(0), *_stats(), hidden=8)
     out = model(_forcing(), jnp.ones(5), full=True)
     assert out["q"].shape == (400,) and np.all(np.isfinite(out["q"]))
+    if kind != "regional_lstm":
+        assert {"snow_storage", "soil_storage", "melt"} <= set(out)
     if kind == "regional_hybrid":
-        assert {"snow_storage", "soil_storage", "q_physical", "melt"} <= set(out)
+        assert "q_physical" in out
 
 
 def test_nse_star_loss_by_hand():
@@ -116,7 +126,7 @@ def test_attribute_statistics_use_training_basins_only(twins):
     train = list(twins["basin"].values[:4])
     fit = train_regional(twins, "regional_hybrid", train, PERIOD, QUICK, progress=False)
     expected = np.stack([twins[a].values[:4] for a in ATTRS], axis=1)
-    np.testing.assert_allclose(fit.model.attributes.mean, expected.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(fit.model.physical.attributes.mean, expected.mean(axis=0), rtol=1e-6)
     # Corrupt every held-out basin's attributes and discharge: the trained model is unchanged.
     corrupted = twins.copy(deep=True)
     for a in ATTRS:
@@ -162,3 +172,16 @@ def test_cross_validation_predicts_every_basin_once_from_a_model_that_never_saw_
     for i in range(3):
         smax = results["parameters"].sel(parameter="smax").values[0, results["fold"].values == i]
         np.testing.assert_allclose(smax, smax[0], rtol=1e-6)
+
+
+def test_validation_keeps_the_best_epoch(twins):
+    options = RegionalOptions(**{**QUICK.__dict__, "epochs": 4})
+    validation = ("1989-10-01", "1990-09-30")
+    fit = train_regional(
+        twins, "regional_hybrid", twins["basin"].values, ("1985-10-01", "1989-09-30"),
+        options, validation=validation, progress=False,
+    )  # fmt: skip
+    scores = [h["validation_nse"] for h in fit.history]
+    results = regional_results({"m": fit.model}, twins, validation, options)
+    median = float(np.median(results["metrics"].sel(model="m", metric="nse")))
+    assert median == pytest.approx(max(scores), abs=1e-4)

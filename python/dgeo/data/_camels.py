@@ -12,7 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from ._attributes import attributes_to_dataset, read_attributes
-from ._dataset import assign_basin_coords
+from ._dataset import assign_basin_coords, check_basin_list
 from ._errors import DataError
 from ._textfiles import dates_from_columns, read_mixed_table, read_numeric_table
 
@@ -149,13 +149,7 @@ def _resolve_basins(
         if not index:
             raise DataError(f"no forcing files found below {searched}")
         return list(index)
-    chosen = [_normalise_basin_id(b) for b in basins]
-    if not chosen:
-        raise DataError("the basin list is empty: name at least one basin, or pass basins=None")
-    duplicates = sorted({b for b in chosen if chosen.count(b) > 1})
-    if duplicates:
-        raise DataError(f"basins listed more than once: {', '.join(duplicates)}")
-    return chosen
+    return check_basin_list([_normalise_basin_id(b) for b in basins])
 
 
 def load_camels_us(

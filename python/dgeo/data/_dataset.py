@@ -129,14 +129,19 @@ def assign_basin_coords(
     )
 
 
-def select_basins(ds: xr.Dataset, basins, *, source: object) -> xr.Dataset:
-    """`ds` restricted to `basins` (in that order); `DataError` names basins not in `source`."""
-    wanted = [str(b) for b in basins]
-    if not wanted:
-        raise DataError("the basin list is empty")
-    duplicates = sorted({b for b in wanted if wanted.count(b) > 1})
+def check_basin_list(basins: list[str]) -> list[str]:
+    """`basins` unchanged; `DataError` if it is empty or names a basin twice."""
+    if not basins:
+        raise DataError("the basin list is empty: name at least one basin")
+    duplicates = sorted({b for b in basins if basins.count(b) > 1})
     if duplicates:
         raise DataError(f"basins listed more than once: {', '.join(duplicates)}")
+    return basins
+
+
+def select_basins(ds: xr.Dataset, basins, *, source: object) -> xr.Dataset:
+    """`ds` restricted to `basins` (in that order); `DataError` names basins not in `source`."""
+    wanted = check_basin_list([str(b) for b in basins])
     present = set(ds["basin"].to_numpy().astype(str))
     missing = [b for b in wanted if b not in present]
     if missing:

@@ -17,6 +17,7 @@ from ._regional import (
     RegionalHybrid,
     RegionalLSTM,
     RegionalModel,
+    RegionalPhysical,
     build_regional,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     "RegionalHybrid",
     "RegionalLSTM",
     "RegionalModel",
+    "RegionalPhysical",
     "build_regional",
 ]

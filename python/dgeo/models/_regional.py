@@ -8,8 +8,9 @@ it can predict basins it never saw. The parameterization pipeline of Jiang et al
 - `weights`: a second network (a hyper-network) maps them to the Conv1D head's weights
   (theta_N per basin), as an offset from a shared base head.
 
-The pseudo-regional model has the same architecture but sees no attributes (they are replaced
-by zeros), so its parameters are identical across basins: it measures what the attributes add.
+`regional_physical` is the P-RNN alone with the first network. The pseudo-regional model has
+the same architecture as the hybrid but sees no attributes (they are replaced by zeros), so its
+parameters are identical across basins: it measures what the attributes add.
 The regional LSTM (Kratzert et al. 2019) concatenates the attributes to the forcings every day.
 
 Only the forcings ERA5-Land/Caravan datasets carry are used: `REGIONAL_FORCINGS`.
@@ -57,43 +58,63 @@ class RegionalModel(eqx.Module):
         return {}
 
 
-class RegionalHybrid(RegionalModel):
-    """EXP-HYDRO (P-RNN) whose parameters, and a Conv1D head whose weights, come from the
-    basin's attributes; the head sees the P-RNN discharge Q* and the standardised forcings.
+class RegionalPhysical(RegionalModel):
+    """The P-RNN alone with its parameters from the basin's attributes: an MLP maps the
+    standardised attributes to EXP-HYDRO's parameters through the bounded transform.
 
-    `pseudo=True` hides the attributes (zeros after standardisation): the pseudo-regional
-    model, whose physical parameters and head weights are the same for every basin.
+    `pseudo=True` hides the attributes (zeros after standardisation), so every basin gets
+    the same parameters.
     """
 
-    kind: ClassVar[str] = "regional_hybrid"
+    kind: ClassVar[str] = "regional_physical"
     attributes: Standardiser
     parameters: MLP
-    weights: MLP
-    head: ConvHead
-    scaler: Standardiser
-    target: Standardiser
     pseudo: bool = eqx.field(static=True, default=False)
     physics: PhysicalModel = ExpHydro()
     solver: AbstractSolver = Discrete()
     sensitivity: AbstractSensitivity = Backprop()
 
-    def _features(self, attributes: Attributes) -> Attributes:
+    def features(self, attributes: Attributes) -> Attributes:
+        """Standardised attributes (zeros for the pseudo-regional model)."""
         z = self.attributes(attributes[None])[0]
         return jnp.zeros_like(z) if self.pseudo else z
 
     def physical_parameters(self, attributes):
-        return bounded(self.physics, self.parameters(self._features(attributes)))
+        return bounded(self.physics, self.parameters(self.features(attributes)))
+
+    def __call__(self, inputs, attributes, *, key=None, full=True):
+        params = self.physical_parameters(attributes)
+        return run_physics(self.physics, inputs, params, self.solver, self.sensitivity, full)
+
+
+class RegionalHybrid(RegionalModel):
+    """A regional P-RNN and a Conv1D head whose weights come from the basin's attributes
+    (a hyper-network); the head sees the P-RNN discharge Q* and the standardised forcings.
+
+    With a pseudo-regional P-RNN the hyper-network sees no attributes either: the
+    pseudo-regional model, whose physical parameters and head weights are the same for
+    every basin.
+    """
+
+    kind: ClassVar[str] = "regional_hybrid"
+    physical: RegionalPhysical
+    weights: MLP
+    head: ConvHead
+    scaler: Standardiser
+    target: Standardiser
+
+    def physical_parameters(self, attributes):
+        return self.physical.physical_parameters(attributes)
 
     def basin_head(self, attributes: Attributes) -> ConvHead:
         """The Conv1D head of a basin: the base head's weights plus the hyper-network's offset."""
         base, static = eqx.partition(self.head, eqx.is_array)
         flat, unravel = ravel_pytree(base)
-        offset = self.weights(self._features(attributes)).astype(flat.dtype)
+        offset = self.weights(self.physical.features(attributes)).astype(flat.dtype)
         return eqx.combine(unravel(flat + offset), static)
 
     def __call__(self, inputs, attributes, *, key=None, full=True):
-        params = self.physical_parameters(attributes)
-        out = run_physics(self.physics, inputs, params, self.solver, self.sensitivity, full)
+        out = self.physical(inputs, attributes, full=full)
         x = jnp.concatenate(
             [self.target(out["q"][:, None]), self.scaler(_stack(inputs, REGIONAL_FORCINGS))],
             axis=-1,
@@ -120,6 +141,7 @@ class RegionalLSTM(RegionalModel):
 
 
 REGIONAL_MODELS: dict[str, str] = {
+    "regional_physical": "attributes -> physical parameters of the P-RNN alone",
     "regional_hybrid": "attributes -> physical parameters and Conv1D weights",
     "pseudo_regional_hybrid": "the same architecture without attributes (one parameter set)",
     "regional_lstm": "LSTM on forcings and attributes (Kratzert et al. 2019)",
@@ -134,6 +156,7 @@ def build_regional(
     q_stats: Standardiser,
     *,
     start: Float[Array, " parameters"] | None = None,
+    physical: RegionalPhysical | None = None,
     width: int = 32,
     filters: int = 8,
     kernel: int = 10,
@@ -148,7 +171,8 @@ def build_regional(
     fractions (0..1 of each bound interval) the physical parameters start from (e.g. the
     median of a random search on the training basins); the parameter network's output bias is
     set to them and its output weights shrunk, so training starts near one sensible parameter
-    set and learns how attributes move it. The hyper-network starts at a zero offset.
+    set and learns how attributes move it. `physical` gives the hybrids a (trained) regional
+    P-RNN to start from instead. The hyper-network starts at a zero offset.
     """
     if kind not in REGIONAL_MODELS:
         raise ValueError(f"unknown regional model {kind!r}; models: {', '.join(REGIONAL_MODELS)}")
@@ -159,29 +183,30 @@ def build_regional(
             len(REGIONAL_FORCINGS) + n_attributes, hidden=hidden, dropout=dropout, key=k_head
         )
         return RegionalLSTM(attribute_stats, forcing_stats, q_stats, lstm)
-    physics = ExpHydro()
-    n_params = len(physics.parameters)
-    start = (
-        jnp.full(n_params, 0.5) if start is None else jnp.clip(jnp.asarray(start), 1e-3, 1 - 1e-3)
-    )
-    parameters = _output_layer(
-        MLP(n_attributes, n_params, width=width, key=k_par), 0.1, jnp.log(start) - jnp.log1p(-start)
-    )
+    pseudo = kind == "pseudo_regional_hybrid"
+    if physical is None:
+        n_params = len(ExpHydro.parameters)
+        start = (
+            jnp.full(n_params, 0.5)
+            if start is None
+            else jnp.clip(jnp.asarray(start), 1e-3, 1 - 1e-3)
+        )
+        parameters = _output_layer(
+            MLP(n_attributes, n_params, width=width, key=k_par),
+            0.1,
+            jnp.log(start) - jnp.log1p(-start),
+        )
+        physical = RegionalPhysical(
+            attribute_stats, parameters, pseudo=pseudo, solver=solver, sensitivity=sensitivity
+        )
+    elif physical.pseudo != pseudo:
+        raise ValueError(f"a {kind} needs a {'pseudo-' if pseudo else ''}regional P-RNN")
+    if kind == "regional_physical":
+        return physical
     head = ConvHead(1 + len(REGIONAL_FORCINGS), filters=filters, kernel=kernel, key=k_head)
     n_weights = ravel_pytree(eqx.filter(head, eqx.is_array))[0].size
     weights = _output_layer(MLP(n_attributes, n_weights, width=width, key=k_hyper), 0.0, 0.0)
-    return RegionalHybrid(
-        attribute_stats,
-        parameters,
-        weights,
-        head,
-        forcing_stats,
-        q_stats,
-        pseudo=kind == "pseudo_regional_hybrid",
-        physics=physics,
-        solver=solver,
-        sensitivity=sensitivity,
-    )
+    return RegionalHybrid(physical, weights, head, forcing_stats, q_stats)
 
 
 def _output_layer(net: MLP, scale: float, bias) -> MLP:

@@ -99,7 +99,11 @@ def _day_bwd(residuals, cotangents, perturbed, inputs, solver, static):
         max_steps=max_steps,
         throw=False,
     )
-    lam_start, mu = jax.tree_util.tree_map(lambda x: x[0], back.ys)
+    # A backward solve that ran out of steps (the adjoint ODE can need more steps than the
+    # forward one) must not pass for a gradient: its cotangents become NaN, never silently
+    # wrong. Raise the solver's max_steps_per_day when that happens.
+    ok = back.result == diffrax.RESULTS.successful
+    lam_start, mu = jax.tree_util.tree_map(lambda x: jnp.where(ok, x[0], jnp.nan), back.ys)
     # mu(0) = integral_0^1 (df/dtheta)^T lambda dt = d loss / d theta.
     d_dyn, d_forcing, d_params = mu
     return d_dyn, lam_start, d_forcing, d_params

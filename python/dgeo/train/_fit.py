@@ -86,10 +86,16 @@ def _train_step(params, static, opt_state, lr, inputs, qobs, key, spinup_days):
         return nse_loss(q, qobs, spinup_days)
 
     loss, grads = jax.value_and_grad(loss_fn)(params)
-    updates, opt_state = _optimizer().update(grads, opt_state, params)
-    # Keep each leaf's dtype (a float64 learning rate must not promote float32 weights).
+    return (*adam_update(_optimizer(), grads, opt_state, params, lr), loss)
+
+
+def adam_update(optimizer, grads, opt_state, params, lr):
+    """One step of `optimizer` (which scales but does not apply the rate) at rate `lr`;
+    (new params, new optimizer state). Each leaf keeps its dtype (a float64 learning rate must
+    not promote float32 weights)."""
+    updates, opt_state = optimizer.update(grads, opt_state, params)
     updates = jax.tree_util.tree_map(lambda u, p: (-lr * u).astype(p.dtype), updates, params)
-    return eqx.apply_updates(params, updates), opt_state, loss
+    return eqx.apply_updates(params, updates), opt_state
 
 
 @eqx.filter_jit
