@@ -34,7 +34,14 @@ import xarray as xr
 
 from dgeo import plot
 from dgeo.data import load_caravan
-from dgeo.evaluate import load_results, save_results, snow_correlation, snow_summary, summarise
+from dgeo.evaluate import (
+    load_results,
+    perennial_snow,
+    save_results,
+    snow_correlation,
+    snow_summary,
+    summarise,
+)
 from dgeo.train import RegionalOptions, cross_validate, regional_results, train_regional
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,11 +193,19 @@ def main(
     with xr.open_dataset(DATA / "camels_us_swe.nc") as f:
         swe = f["swe_ua"].sel(time=slice(*TEST)).load()
     swe = swe.assign_coords(basin=swe["basin"].values.astype(str))
-    snow = snow_correlation(temporal["snow_storage"].sel(model="regional_hybrid"), swe)
+    s0 = temporal["snow_storage"].sel(model="regional_hybrid")
+    snow = snow_correlation(s0, swe)
     s0_pub = pub["snow_storage"].sel(model="regional_hybrid", time=slice(*TEST))
     snow_pub = snow_correlation(s0_pub, swe)
     summary = snow_summary(snow)
     summary["ungauged"] = snow_summary(snow_pub)
+    # Basins whose S0 never melts out (a water sink), and the statistics without them.
+    for key, series in (("temporal", s0), ("ungauged", s0_pub)):
+        towers = perennial_snow(series)
+        rest = series.sel(basin=series["basin"].values[~towers.values])
+        entry = summary if key == "temporal" else summary["ungauged"]
+        entry["perennial_snow_basins"] = int(towers.sum())
+        entry["without_perennial"] = snow_summary(snow_correlation(rest, swe))
     summary["model"] = "regional_hybrid (temporal test); ungauged: held-out fold predictions"
     (RESULTS / f"snow{tag}.json").write_text(json.dumps(summary, indent=1))
     plot.save(plot.snow_series(snow), RESULTS / f"snow{tag}_basin_mean.png")
@@ -199,7 +214,6 @@ def main(
     lon = ds["lon"].sel(basin=snow["basin"].values)
     plot.save(plot.snow_map(snow, lat, lon), RESULTS / f"snow{tag}_map.png")
     snowiest = snow["mean_swe"].sortby(snow["mean_swe"], ascending=False)["basin"].values[:4]
-    s0 = temporal["snow_storage"].sel(model="regional_hybrid")
     plot.save(plot.snow_basins(s0, swe, list(snowiest)), RESULTS / f"snow{tag}_basins.png")
 
     scale_out = {
@@ -247,6 +261,14 @@ def main(
         f"{summary['ungauged']['per_basin_correlation']['median']:.3f} |",
         f"| spatial correlation of 10-year means (snowy) | "
         f"{summary['spatial_correlation']:.3f} | {summary['ungauged']['spatial_correlation']:.3f} |",
+        f"| basins whose S0 never melts out (perennial) | {summary['perennial_snow_basins']} | "
+        f"{summary['ungauged']['perennial_snow_basins']} |",
+        f"| basin-mean correlation without them | "
+        f"{summary['without_perennial']['basin_mean_correlation']:.3f} | "
+        f"{summary['ungauged']['without_perennial']['basin_mean_correlation']:.3f} |",
+        f"| per-basin median without them | "
+        f"{summary['without_perennial']['per_basin_correlation']['median']:.3f} | "
+        f"{summary['ungauged']['without_perennial']['per_basin_correlation']['median']:.3f} |",
         "",
         "## Scale (one epoch, every basin x 30 years, 2-core CPU)",
         "",

@@ -177,18 +177,17 @@ plot.snow_correlations(snow)
 #
 # A bucket model can also use S0 as a sink for water it cannot route to the stream: with a
 # melt factor `df` near zero, snow never melts and S0 grows year after year. A few such
-# basins can dominate the basin-mean series and its correlation. We count the basins whose
-# S0 does not melt out (it stays above 1 mm through the last two months of the test period),
-# look at their learned parameters, and recompute the statistics without them.
+# basins can dominate the basin-mean series and its correlation. `perennial_snow` flags the
+# basins whose S0 stays above 1 mm through whole water years in most years; we look at their
+# learned parameters and recompute the statistics without them.
 
 # %%
-late_summer = s0.isel(time=slice(-61, None)).min("time")
-sinks = late_summer["basin"].values[late_summer.values > 1.0]
-print(f"{len(sinks)} of {s0.sizes['basin']} basins keep snow through the last summer")
-results["parameters"].sel(model="regional_hybrid", basin=sinks).to_pandas().describe().round(2)
-
-# %%
+towers = dgeo.evaluate.perennial_snow(s0)
+sinks = towers["basin"].values[towers.values]
+print(f"{len(sinks)} of {s0.sizes['basin']} basins keep their snow all year in most years")
 if 0 < len(sinks) < s0.sizes["basin"]:
+    parameters = results["parameters"].sel(model="regional_hybrid", basin=sinks)
+    print(parameters.to_pandas().describe().round(2))
     rest = dgeo.evaluate.snow_correlation(s0.drop_sel(basin=sinks), swe)
     print(dgeo.evaluate.snow_summary(rest))
 

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from dgeo import plot
 from dgeo.data import DataError
-from dgeo.evaluate import snow_correlation, snow_summary
+from dgeo.evaluate import perennial_snow, snow_correlation, snow_summary
 
 BASINS = ["linear", "offset", "negative", "noise", "snowfree", "partial"]
 NT = 3 * 365
@@ -250,3 +250,19 @@ def test_snow_map(snow, tmp_path):
     np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets()[:, 1], lat)
     with pytest.raises(ValueError, match="one value per basin"):
         plot.snow_map(snow, lat[:3], lon)
+
+
+def test_perennial_snow_flags_basins_whose_snow_never_melts():
+    time = pd.date_range("2000-10-01", "2004-09-30", freq="D")
+    season = np.clip(np.sin(2 * np.pi * (np.arange(time.size) - 30) / 365.25), 0, None) * 100
+    tower = season + np.linspace(0, 400, time.size) + 5  # grows year after year, never melts
+    late = season.copy()
+    late[-400:] += 50  # stays snowy through one year only: 1 of 4 water years
+    s0 = xr.DataArray(
+        np.stack([season, tower, late]), dims=("basin", "time"),
+        coords={"basin": ["melts", "tower", "one_year"], "time": time},
+    )  # fmt: skip
+    flagged = perennial_snow(s0)
+    assert flagged.sel(basin="tower") and not flagged.sel(basin="melts")
+    assert not flagged.sel(basin="one_year")
+    assert perennial_snow(s0, share=0.25).sel(basin="one_year")

@@ -14,7 +14,7 @@ from ._metrics import (
     summarise,
 )
 from ._results import load_results, results_dataset, save_results
-from ._snow import snow_correlation, snow_summary
+from ._snow import perennial_snow, snow_correlation, snow_summary
 
 __all__ = [
     "METRICS",
@@ -26,6 +26,7 @@ __all__ = [
     "metrics_table",
     "mnse",
     "nse",
+    "perennial_snow",
     "pfab",
     "results_dataset",
     "rmse",

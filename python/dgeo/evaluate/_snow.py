@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..data import DataError
+from ..data import DataError, water_year
 from ._metrics import _finish, _mean, _pairs, _varies, summarise
 
 __all__ = ["snow_correlation", "snow_summary"]
@@ -128,3 +128,20 @@ def snow_summary(ds: xr.Dataset) -> dict:
         "spatial_correlation_all": float(a["spatial_correlation_all"]),
         "n_basins": int(a["n_basins"]),
     }
+
+
+def perennial_snow(s0: xr.DataArray, *, threshold_mm: float = 1.0, share: float = 0.5):
+    """Basins whose simulated snow storage does not melt out: (basin,) bool.
+
+    A basin is flagged when S0 stays above `threshold_mm` through a whole water year (its
+    minimum over the year exceeds the threshold) in at least `share` of the water years. A
+    conceptual model can use a snow bucket that never melts as a sink for water it cannot
+    otherwise lose (e.g. when forcing precipitation is biased high); such "snow towers"
+    dominate basin-mean S0 series, so snow comparisons should report them.
+    """
+    if set(s0.dims) != {"basin", "time"}:
+        raise DataError(f"s0 has dims {s0.dims}, expected (basin, time)")
+    years = xr.DataArray(water_year(s0["time"].values), dims="time", name="water_year")
+    yearly_min = s0.groupby(years).min("time")
+    flagged = (yearly_min > threshold_mm).mean("water_year") >= share
+    return flagged.rename("perennial_snow")
