@@ -185,3 +185,15 @@ def test_validation_keeps_the_best_epoch(twins):
     results = regional_results({"m": fit.model}, twins, validation, options)
     median = float(np.median(results["metrics"].sel(model="m", metric="nse")))
     assert median == pytest.approx(max(scores), abs=1e-4)
+
+
+def test_regional_hybrid_trains_on_the_camels_text_layout(camels_root):
+    """The same code runs on CAMELS text files (Daymet day length, all 27 attributes)."""
+    from dgeo.data import load_camels_us
+
+    ds = load_camels_us(camels_root, basins=["01022500", "01031500", "01047000"])
+    options = RegionalOptions(epochs=1, batch_size=4, search=8)
+    fit = train_regional(ds, "regional_hybrid", ds["basin"].values, PERIOD, options, progress=False)
+    results = regional_results({"h": fit.model}, ds, ("1990-10-01", "1991-09-30"), options)
+    assert np.isfinite(results["qsim"]).all()
+    assert results["parameters"].sizes["basin"] == 3
