@@ -23,7 +23,7 @@ import xarray as xr
 from ..data import DataError, water_year
 from ._metrics import _finish, _mean, _pairs, _varies, summarise
 
-__all__ = ["snow_correlation", "snow_summary"]
+__all__ = ["perennial_snow", "snow_correlation", "snow_summary"]
 
 DIMS = ("basin", "time")
 

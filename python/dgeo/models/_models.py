@@ -67,8 +67,7 @@ class Physical(BasinModel):
     @classmethod
     def init(cls, fraction: Float[Array, " parameters"], **options) -> Physical:
         """Parameters at `fraction` (0..1) of each bound interval."""
-        fraction = jnp.clip(fraction, 1e-4, 1 - 1e-4)
-        return cls(jnp.log(fraction) - jnp.log1p(-fraction), **options)
+        return cls(jax.scipy.special.logit(jnp.clip(fraction, 1e-4, 1 - 1e-4)), **options)
 
     def physical_parameters(self):
         return bounded(self.physics, self.raw)
@@ -136,11 +135,16 @@ class Hybrid(BasinModel):
 
     def __call__(self, inputs, *, key=None, full=True):
         out = self.physical(inputs, full=full)
-        x = jnp.concatenate(
-            [self.target(out["q"][:, None]), self.scaler(_stack(inputs, FORCINGS))], axis=-1
-        )
-        q = self.target.invert(self.head(x)[:, None])[:, 0]
-        return {**out, "q_physical": out["q"], "q": q}
+        return couple(out, inputs, FORCINGS, self.head, self.scaler, self.target)
+
+
+def couple(out: Inputs, inputs: Inputs, forcings, head, scaler, target) -> Inputs:
+    """The hybrid coupling: the P-RNN discharge Q* (`out["q"]`) standardised with the observed
+    discharge statistics `target` and the `forcings` standardised by `scaler` go into `head`.
+    Returns the P-RNN's outputs, Q* as `q_physical` and the head's discharge as `q`."""
+    x = jnp.concatenate([target(out["q"][:, None]), scaler(_stack(inputs, forcings))], axis=-1)
+    q = target.invert(head(x)[:, None])[:, 0]
+    return {**out, "q_physical": out["q"], "q": q}
 
 
 class LSTMModel(BasinModel):

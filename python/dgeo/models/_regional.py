@@ -29,7 +29,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from ..nn import LSTM, MLP, ConvHead, Standardiser
 from ..physics import ExpHydro, PhysicalModel
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
-from ._models import Inputs, _stack, bounded, run_physics
+from ._models import Inputs, _stack, bounded, couple, run_physics
 
 #: The daily forcings of the regional models, in the units they see.
 REGIONAL_FORCINGS: dict[str, str] = {"prcp": "mm/day", "tmean": "degC", "dayl": "day"}
@@ -115,12 +115,8 @@ class RegionalHybrid(RegionalModel):
 
     def __call__(self, inputs, attributes, *, key=None, full=True):
         out = self.physical(inputs, attributes, full=full)
-        x = jnp.concatenate(
-            [self.target(out["q"][:, None]), self.scaler(_stack(inputs, REGIONAL_FORCINGS))],
-            axis=-1,
-        )
-        q = self.target.invert(self.basin_head(attributes)(x)[:, None])[:, 0]
-        return {**out, "q_physical": out["q"], "q": q}
+        head = self.basin_head(attributes)
+        return couple(out, inputs, REGIONAL_FORCINGS, head, self.scaler, self.target)
 
 
 class RegionalLSTM(RegionalModel):
@@ -186,16 +182,9 @@ def build_regional(
     pseudo = kind == "pseudo_regional_hybrid"
     if physical is None:
         n_params = len(ExpHydro.parameters)
-        start = (
-            jnp.full(n_params, 0.5)
-            if start is None
-            else jnp.clip(jnp.asarray(start), 1e-3, 1 - 1e-3)
-        )
-        parameters = _output_layer(
-            MLP(n_attributes, n_params, width=width, key=k_par),
-            0.1,
-            jnp.log(start) - jnp.log1p(-start),
-        )
+        start = jnp.full(n_params, 0.5) if start is None else jnp.asarray(start)
+        raw = jax.scipy.special.logit(jnp.clip(start, 1e-3, 1 - 1e-3))
+        parameters = _output_layer(MLP(n_attributes, n_params, width=width, key=k_par), 0.1, raw)
         physical = RegionalPhysical(
             attribute_stats, parameters, pseudo=pseudo, solver=solver, sensitivity=sensitivity
         )

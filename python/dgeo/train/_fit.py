@@ -21,7 +21,7 @@ import optax
 from tqdm.auto import tqdm
 
 from ..models import BasinModel
-from ._windows import Series, nse_loss, nse_terms
+from ._windows import Series, nse_loss, nse_per_row
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,7 @@ def adam_update(optimizer, grads, opt_state, params, lr):
 @eqx.filter_jit
 def validation_nse(model: BasinModel, inputs, qobs, spinup_days):
     """NSE per member over its validation windows after spin-up."""
-    q = predict(model, inputs, full=False)["q"]
-    sse, sst = nse_terms(q, qobs, spinup_days)
-    return 1.0 - sse / jnp.maximum(sst, 1e-6)
+    return nse_per_row(predict(model, inputs, full=False)["q"], qobs, spinup_days)
 
 
 def _select(better, new, old):

@@ -33,7 +33,7 @@ from ..physics import ExpHydro
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
 from ._fit import _zero_nonfinite, adam_update
 from ._search import search_starts
-from ._windows import Series, basin_series, check_observed, nse_terms, window_starts
+from ._windows import Series, basin_series, check_observed, nse_per_row, window_starts
 
 
 @dataclass(frozen=True)
@@ -159,8 +159,7 @@ def _regional_step(params, static, opt_state, lr, data: Windows, index, key, spi
 @eqx.filter_jit
 def _validation_nse(model, inputs, attributes, qobs, spinup_days):
     q = predict_regional(model, inputs, attributes, full=False)["q"]
-    sse, sst = nse_terms(q, qobs, spinup_days)
-    return 1.0 - sse / jnp.maximum(sst, 1e-6)
+    return nse_per_row(q, qobs, spinup_days)
 
 
 @dataclass
@@ -197,6 +196,7 @@ def _train_loop(
     n = len(data.basin)
     batch = min(o.batch_size, n)
     steps = -(-n // batch)
+    arrays = data._replace(basin=None)  # the host-side basin index stays out of the step
     params, static = eqx.partition(model, eqx.is_inexact_array)
     opt_state = _optimizer(o.clip_norm).init(params)
     rng = np.random.default_rng(seed)
@@ -216,7 +216,7 @@ def _train_loop(
                 static,
                 opt_state,
                 jnp.asarray(lr, jnp.float32),
-                data,
+                arrays,
                 jnp.asarray(index),
                 jax.random.fold_in(root, epoch * steps + s),
                 o.spinup_days,

@@ -97,6 +97,12 @@ def nse_terms(q, qobs, spinup_days: int):
     return sse, sst
 
 
+def nse_per_row(q, qobs, spinup_days: int):
+    """NSE of each row (leading axis) over its windows and days after `spinup_days`."""
+    sse, sst = nse_terms(q, qobs, spinup_days)
+    return 1.0 - sse / jnp.maximum(sst, 1e-6)
+
+
 def nse_loss(q, qobs, spinup_days: int):
     """Mean over basins of 1 - NSE: each basin's NSE over its windows after spin-up."""
     sse, sst = nse_terms(q, qobs, spinup_days)
