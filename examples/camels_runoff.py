@@ -315,7 +315,10 @@ print(f"Checkpoint() vs finite differences: worst relative error {check.worst_re
 #   solution, not of the solver's steps, so it differs from the three exact methods (which
 #   agree to rounding) by an amount that shrinks as the tolerance is tightened: from about
 #   1e-6 to 1e-2 relative on these basins, depending on the basin, the years and the
-#   tolerance. Prefer `Checkpoint()` unless the solver's steps must not be stored.
+#   tolerance. It shrinks slowly for the snow parameters: the melt flux
+#   min(S0, Df (T - Tmax)) has a kink where the snow runs out within a day, where the
+#   adjoint's right-hand side jumps (smoothing the kink brings every parameter to ~1e-9,
+#   `tests/test_gradients.py`). Prefer `Checkpoint()` for EXP-HYDRO.
 # - `Forward()` costs one extra pass per parameter *name*, whatever the number of basins
 #   (basins do not interact), and stores nothing for a backward pass: good for a handful of
 #   parameters per basin, poor for neural networks with many weights.

@@ -21,11 +21,19 @@ import jax.numpy as jnp
 
 
 class InterpolatingAdjoint(eqx.Module):
-    """Marker a continuous solver recognises: solve each day with the adjoint described above."""
+    """Marker a continuous solver recognises: solve each day with the adjoint described above.
+
+    `max_steps`: the backward solve's step budget per day. It needs more steps than the forward
+    solve: where a flux has a kink in the state (EXP-HYDRO's melt = min(S0, ...)), the forward
+    right-hand side is continuous but the adjoint's, -(df/dS)^T lambda, jumps, and the
+    step-size controller resolves the jump with many rejected steps.
+    """
+
+    max_steps: int = 512
 
     def solve_day(self, solver, model, state, forcing, params):
         dyn, static = eqx.partition(model, eqx.is_inexact_array)
-        return _day((dyn, state, forcing, params), solver, static)
+        return _day((dyn, state, forcing, params), solver, static, self.max_steps)
 
 
 def _forward(solver, static, dyn, state, forcing, params, dense):
@@ -47,7 +55,7 @@ def _materialise(cotangent, like):
     )
 
 
-def _solve(inputs, solver, static):
+def _solve(inputs, solver, static, backward_steps):
     dyn, state, forcing, params = inputs
     sol = _forward(solver, static, dyn, state, forcing, params, dense=False)
     end = jax.tree_util.tree_map(lambda x: x[0], sol.ys)
@@ -59,12 +67,12 @@ _day = eqx.filter_custom_vjp(_solve)
 
 
 @_day.def_fwd
-def _day_fwd(perturbed, inputs, solver, static):
-    return _solve(inputs, solver, static), None
+def _day_fwd(perturbed, inputs, solver, static, backward_steps):
+    return _solve(inputs, solver, static, backward_steps), None
 
 
 @_day.def_bwd
-def _day_bwd(residuals, cotangents, perturbed, inputs, solver, static):
+def _day_bwd(residuals, cotangents, perturbed, inputs, solver, static, backward_steps):
     dyn, state, forcing, params = inputs
     lam_state, lam_flux, _ = cotangents
     like = next(iter(state.values()))
@@ -87,7 +95,7 @@ def _day_bwd(residuals, cotangents, perturbed, inputs, solver, static):
         return neg(d_state), neg(d_theta)
 
     mu0 = jax.tree_util.tree_map(jnp.zeros_like, theta)
-    controller, dt0, max_steps = solver.controller()
+    controller, dt0, _ = solver.controller()
     back = diffrax.diffeqsolve(
         diffrax.ODETerm(adjoint_field),
         solver.solver,
@@ -96,12 +104,12 @@ def _day_bwd(residuals, cotangents, perturbed, inputs, solver, static):
         dt0=-dt0,
         y0=(lam_state, mu0),
         stepsize_controller=controller,
-        max_steps=max_steps,
+        max_steps=backward_steps,
         throw=False,
     )
     # A backward solve that ran out of steps (the adjoint ODE can need more steps than the
     # forward one) must not pass for a gradient: its cotangents become NaN, never silently
-    # wrong. Raise the solver's max_steps_per_day when that happens.
+    # wrong. Raise `Adjoint(backward_steps=...)` when that happens.
     ok = back.result == diffrax.RESULTS.successful
     lam_start, mu = jax.tree_util.tree_map(lambda x: jnp.where(ok, x[0], jnp.nan), back.ys)
     # mu(0) = integral_0^1 (df/dtheta)^T lambda dt = d loss / d theta.
