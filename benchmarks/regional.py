@@ -18,6 +18,8 @@ is not used).
 
 Usage: python benchmarks/regional.py [--quick] [--filter] [--scale-only] [--skip-pub]
        python benchmarks/regional.py --longer-lstm EPOCHS [--hidden H]
+       python benchmarks/regional.py --by-aridity   (the PUB NSE per aridity class, from
+                                                    the saved cross-validation)
 """
 
 from __future__ import annotations
@@ -112,6 +114,38 @@ def _scale(ds: xr.Dataset, options: dict) -> dict:
     return scale
 
 
+ARIDITY_CLASSES = (0.0, 0.6, 0.8, 1.0, 1.5, 2.0, np.inf)
+
+
+def by_aridity(pub: xr.Dataset, ds: xr.Dataset, tag: str = "") -> dict:
+    """Held-out NSE of every model per aridity class (PET/P from the CAMELS attributes):
+    where the models succeed and fail. Writes regional_pub<tag>_by_aridity.{json,md}."""
+    aridity = ds["aridity"].sel(basin=pub["basin"]).values
+    classes = list(zip(ARIDITY_CLASSES[:-1], ARIDITY_CLASSES[1:], strict=True))
+    out = {}
+    for lo, hi in classes:
+        label = f"{lo}-{hi}" if np.isfinite(hi) else f">{lo}"
+        inside = (aridity > lo) & (aridity <= hi)
+        stats = _nse_stats(pub.isel(basin=inside))
+        out[label] = {
+            k: {m: v["nse"][m] for m in ("median", "n_negative", "n")} for k, v in stats.items()
+        }
+    models = list(pub["model"].values.astype(str))
+    lines = [
+        "# Ungauged-basin NSE by aridity (PET/P), held-out folds",
+        "",
+        "| aridity | basins | " + " | ".join(f"{m} median (NSE < 0)" for m in models) + " |",
+        "|---" * (2 + len(models)) + "|",
+    ]
+    for label, row in out.items():
+        cells = [f"{row[m]['median']:.3f} ({row[m]['n_negative']})" for m in models]
+        lines.append(f"| {label} | {row[models[0]]['n']} | " + " | ".join(cells) + " |")
+    (RESULTS / f"regional_pub{tag}_by_aridity.json").write_text(json.dumps(out, indent=1))
+    (RESULTS / f"regional_pub{tag}_by_aridity.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return out
+
+
 def longer_lstm(epochs: int, hidden: int) -> None:
     """The temporal test of the regional LSTM alone with a larger training budget, to see how
     much of its gap to the hybrid is under-training (regional_lstm_<hidden>h_<epochs>ep.json)."""
@@ -183,6 +217,7 @@ def main(
         )  # fmt: skip
     )
     plot.save(plot.nse_cdf(pub), RESULTS / f"regional_pub{tag}_nse_cdf.png")
+    by_aridity(pub, ds, tag)
     # The same predictions scored on the basins that pass the paper's filter only.
     humid = ((ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)).values
     pub_humid_stats = _nse_stats(pub.isel(basin=humid))
@@ -310,7 +345,16 @@ if __name__ == "__main__":
         "--longer-lstm", type=int, metavar="EPOCHS", help="only the LSTM's temporal test, longer"
     )
     parser.add_argument("--hidden", type=int, default=64, help="with --longer-lstm")
+    parser.add_argument(
+        "--by-aridity", action="store_true", help="only the aridity table of runs/regional/pub.nc"
+    )
     args = parser.parse_args()
+    if args.by_aridity:
+        caravan = load_caravan(
+            DATA / "caravan_camels_us.nc", DATA / "camels_us" / "camels_attributes_v2.0"
+        )
+        by_aridity(load_results(RUNS / "pub.nc"), caravan)
+        raise SystemExit
     if args.longer_lstm:
         longer_lstm(args.longer_lstm, args.hidden)
         raise SystemExit
