@@ -4,7 +4,7 @@
 |---|---|---|---|
 | `Backprop()` | reverse, stores every day's state, recomputes the day's internals | grows linearly (states only) | the default: fastest gradient |
 | `Checkpoint(n)` | reverse, recursive checkpointing | n stored days (default 1000), flat in T | very long series, many basins, tight memory |
-| `Adjoint()` | continuous adjoint ODE per day (interpolated forward solution) + checkpointed days | like `Checkpoint` | continuous solvers when the solver's own steps must not be stored |
+| `Adjoint()` | continuous adjoint ODE per day (interpolated forward solution) + checkpointed days | like `Checkpoint` | continuous solvers of smooth models when the solver's own steps must not be stored (EXP-HYDRO's melt kink: prefer `Checkpoint`) |
 | `Forward()` | forward mode, one tangent per parameter | grows with T x parameters | few parameters per basin (block-diagonal trick) |
 
 Mirrors SciMLSensitivity: `Backprop` ~ ReverseDiffAdjoint, `Checkpoint` ~ checkpointed
@@ -72,7 +72,7 @@ class Adjoint(AbstractSensitivity):
     """Continuous adjoint (optimise-then-discretise): within each day the adjoint ODE is solved
     backwards against an interpolated forward solution instead of storing the solver's steps
     (see `dgeo.solve._adjoint`); across days, start-of-day states come from recursive
-    checkpoints. Gradients match the exact ones to the solver tolerance.
+    checkpoints.
 
     Only for continuous solvers: the discrete P-RNN step has no continuous adjoint, and its
     discrete adjoint with recomputation is exactly `Checkpoint()`.
