@@ -146,6 +146,7 @@ def test_regional_training_reduces_the_loss(twins):
     )
     losses = [h["loss"] for h in fit.history]
     assert losses[-1] < 0.7 * losses[0]
+    assert all(h["nonfinite_gradients"] == 0 for h in fit.history)  # counted, and none here
 
 
 def test_cross_validation_predicts_every_basin_once_from_a_model_that_never_saw_it(twins):

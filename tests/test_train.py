@@ -181,3 +181,21 @@ def test_demo_runs_on_synthetic_twins(tmp_path, capsys):
     assert list((out / "figures").glob("hydrograph_syn*.png"))
     results = load_results(out / "results.nc")
     assert results.sizes["basin"] == 8
+
+
+def test_nonfinite_gradients_are_reported_not_silent(two_basins):
+    """A NaN that reaches the gradient (here a corrupt forcing value in one basin's window,
+    in practice e.g. an adjoint solve that ran out of steps) is zeroed so it cannot poison
+    Adam, and that is counted in the history and warned about, never silent."""
+    stack, train, _ = stack_and_data(two_basins)
+    prcp = np.asarray(train.inputs["prcp"]).copy()
+    prcp[0, 0, 500] = np.nan  # member 0 (basin 01022500), first window, after spin-up
+    corrupt = train._replace(inputs={**train.inputs, "prcp": jnp.asarray(prcp)})
+    with pytest.warns(RuntimeWarning, match=r"NaN/inf gradient entries were set to zero in 3 of 3"):
+        result = fit(stack, corrupt, None, FitOptions(epochs=3), progress=False, label="corrupt")
+    assert all(h["nonfinite_gradients"] > 0 for h in result.history)
+    clean = fit(stack, train, None, FitOptions(epochs=3), progress=False)
+    assert all(h["nonfinite_gradients"] == 0 for h in clean.history)
+    # Member 1 never saw the NaN: it trains exactly as on clean data.
+    head = lambda m: np.asarray(m.head.hidden.weight[1])  # noqa: E731
+    np.testing.assert_allclose(head(result.model), head(clean.model), rtol=1e-6)

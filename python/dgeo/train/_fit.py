@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,6 +75,27 @@ def _zero_nonfinite():
     )
 
 
+def nonfinite(grads) -> jax.Array:
+    """Number of NaN or inf gradient entries (they are zeroed before Adam, and reported)."""
+    return sum(jnp.sum(~jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grads))
+
+
+def warn_nonfinite(history: list[dict], label: str) -> None:
+    """Warn if any epoch of `history` had gradient entries zeroed for being NaN or inf: the
+    model then silently did not learn from those samples."""
+    bad = [h for h in history if h.get("nonfinite_gradients", 0)]
+    if bad:
+        total = sum(h["nonfinite_gradients"] for h in bad)
+        warnings.warn(
+            f"{label}: {total} NaN/inf gradient entries were set to zero in {len(bad)} of "
+            f"{len(history)} epochs (first in epoch {bad[0]['epoch']}); those updates were "
+            "skipped. Check the inputs for NaN or inf; with Adjoint(), a backward solve that "
+            "ran out of steps gives NaN: raise Adjoint(backward_steps=...).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def _optimizer():
     """Adam's scaling; the learning rate is applied in the step, so the schedule can change it."""
     return optax.chain(_zero_nonfinite(), optax.scale_by_adam())
@@ -86,7 +108,7 @@ def _train_step(params, static, opt_state, lr, inputs, qobs, key, spinup_days):
         return nse_loss(q, qobs, spinup_days)
 
     loss, grads = jax.value_and_grad(loss_fn)(params)
-    return (*adam_update(_optimizer(), grads, opt_state, params, lr), loss)
+    return (*adam_update(_optimizer(), grads, opt_state, params, lr), loss, nonfinite(grads))
 
 
 def adam_update(optimizer, grads, opt_state, params, lr):
@@ -178,7 +200,7 @@ def fit(
     )
     for epoch in bar:
         start = time.perf_counter()
-        params, opt_state, loss = _train_step(
+        params, opt_state, loss, bad = _train_step(
             params,
             static,
             opt_state,
@@ -189,6 +211,7 @@ def fit(
             o.spinup_days,
         )
         entry = {"epoch": epoch + 1, "loss": float(loss), "learning_rate": state["lr"]}
+        entry["nonfinite_gradients"] = int(bad)
         stop = False
         if validation is not None:
             nse = np.asarray(
@@ -227,6 +250,7 @@ def fit(
         if stop:
             break
     bar.close()
+    warn_nonfinite(history, label)
     if validation is None:
         best_params, best_val = params, np.full(members, np.nan)
     return FitResult(eqx.combine(best_params, static), best_val, history)

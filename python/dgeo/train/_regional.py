@@ -31,7 +31,7 @@ from ..models import (
 from ..nn import Standardiser
 from ..physics import ExpHydro
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
-from ._fit import _zero_nonfinite, adam_update
+from ._fit import _zero_nonfinite, adam_update, nonfinite, warn_nonfinite
 from ._search import search_starts
 from ._windows import Series, basin_series, check_observed, nse_per_row, window_starts
 
@@ -153,7 +153,7 @@ def _regional_step(params, static, opt_state, lr, data: Windows, index, key, spi
         return nse_star_loss(q, qobs, spread, spinup)
 
     loss, grads = jax.value_and_grad(loss_fn)(params)
-    return (*adam_update(_optimizer(clip), grads, opt_state, params, lr), loss)
+    return (*adam_update(_optimizer(clip), grads, opt_state, params, lr), loss, nonfinite(grads))
 
 
 @eqx.filter_jit
@@ -209,9 +209,9 @@ def _train_loop(
             1 + np.cos(np.pi * epoch / epochs)
         )
         order = np.resize(rng.permutation(n), steps * batch).reshape(steps, batch)
-        losses = []
+        losses, bad = [], []
         for s, index in enumerate(order):
-            params, opt_state, loss = _regional_step(
+            params, opt_state, loss, n_bad = _regional_step(
                 params,
                 static,
                 opt_state,
@@ -223,8 +223,10 @@ def _train_loop(
                 o.clip_norm,
             )
             losses.append(loss)
+            bad.append(n_bad)
         loss = float(np.nanmean(jax.device_get(losses)))
         entry = {"epoch": epoch + 1, "loss": loss, "learning_rate": lr}
+        entry["nonfinite_gradients"] = int(np.sum(jax.device_get(bad)))
         entry["seconds"] = time.perf_counter() - began  # training only, not validation
         if validate is not None:
             entry["validation_nse"] = score = validate(eqx.combine(params, static))
@@ -236,6 +238,7 @@ def _train_loop(
             | {"lr": f"{lr:.1e}"}
         )
     bar.close()
+    warn_nonfinite(history, label)
     if best is not None:
         params = best[1]
     return eqx.combine(params, static), history
