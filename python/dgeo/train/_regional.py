@@ -397,11 +397,15 @@ def cross_validate(
     options: RegionalOptions = RegionalOptions(),
     keep: tuple[str, ...] | None = ("q", "q_physical", "snow_storage"),
     progress: bool = True,
+    validation: tuple | None = None,
 ) -> tuple[xr.Dataset, dict]:
     """Ungauged-basin (PUB) cross-validation: a seeded `folds`-fold split of the basins of
     `ds`; each model is trained on the other folds over `train_period` and predicts the
     held-out fold over `test_period`. Returns the results Dataset of every basin as predicted
     when held out (basin order of `ds`, a `fold` coordinate) and kind -> training seconds.
+
+    With a `validation` period, each model keeps its epoch with the best median NSE of the
+    *training* basins over that period (see `train_regional`); held-out basins stay unseen.
     """
     from ..data import kfold_basins
 
@@ -412,7 +416,14 @@ def cross_validate(
         for kind in kinds:
             label = f"{kind} fold {i + 1}/{folds}"
             fit = train_regional(
-                ds, kind, train, train_period, options, progress=progress, label=label
+                ds,
+                kind,
+                train,
+                train_period,
+                options,
+                validation=validation,
+                progress=progress,
+                label=label,
             )
             models[kind], seconds[kind] = fit.model, seconds[kind] + fit.seconds
         part = regional_results(models, ds.sel(basin=test), test_period, options, keep=keep)
