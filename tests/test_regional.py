@@ -175,6 +175,21 @@ def test_cross_validation_predicts_every_basin_once_from_a_model_that_never_saw_
         np.testing.assert_allclose(smax, smax[0], rtol=1e-6)
 
 
+def test_cross_validation_validates_on_training_basins_only(twins):
+    """With a validation period, each fold's best epoch is chosen on its training basins:
+    corrupting the held-out basins' discharge changes nothing in their predictions."""
+    run = lambda ds: cross_validate(  # noqa: E731
+        ds, ["regional_hybrid"], train_period=("1984-10-01", "1988-09-30"),
+        test_period=("1988-10-01", "1990-09-30"), folds=2, seed=1, options=QUICK,
+        progress=False, validation=("1988-10-01", "1990-09-30"),
+    )[0]  # fmt: skip
+    held = kfold_basins(twins["basin"].values, 2, seed=1)[0][1]
+    corrupt = twins.copy(deep=True)
+    corrupt["qobs"].loc[{"basin": held}] = corrupt["qobs"].sel(basin=held) * 50 + 7
+    clean, dirty = run(twins).sel(basin=held), run(corrupt).sel(basin=held)
+    np.testing.assert_array_equal(clean["qsim"].values, dirty["qsim"].values)
+
+
 def test_validation_keeps_the_best_epoch(twins):
     options = RegionalOptions(**{**QUICK.__dict__, "epochs": 4})
     validation = ("1989-10-01", "1990-09-30")
