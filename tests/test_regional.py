@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dgeo.data import kfold_basins, synthetic
+from dgeo.data import DataError, kfold_basins, synthetic
 from dgeo.models import REGIONAL_FORCINGS, build_regional
 from dgeo.nn import CausalConv1d, Standardiser
 from dgeo.physics import ExpHydro
@@ -201,6 +201,27 @@ def test_validation_keeps_the_best_epoch(twins):
     results = regional_results({"m": fit.model}, twins, validation, options)
     median = float(np.median(results["metrics"].sel(model="m", metric="nse")))
     assert median == pytest.approx(max(scores), abs=1e-4)
+
+
+def test_validation_skips_unobserved_basins_with_a_warning(twins):
+    """A training basin with no flow in the validation period still trains; the warning
+    names it and the best epoch is chosen on the others. With none observed: an error."""
+    validation = ("1989-10-01", "1990-09-30")
+    gap = twins.copy(deep=True)
+    lost = str(gap["basin"].values[2])
+    gap["qobs"].loc[{"basin": lost, "time": slice(*validation)}] = np.nan
+    options = RegionalOptions(**{**QUICK.__dict__, "epochs": 2})
+    period = ("1985-10-01", "1989-09-30")
+    with pytest.warns(UserWarning, match=rf"{lost} have no observed discharge.*other 5 basins"):
+        fit = train_regional(
+            gap, "regional_hybrid", gap["basin"].values, period, options,
+            validation=validation, progress=False,
+        )  # fmt: skip
+    assert all(np.isfinite(h["validation_nse"]) for h in fit.history)
+    gap["qobs"].loc[{"time": slice(*validation)}] = np.nan
+    with pytest.raises(DataError, match="no observed discharge in the validation period"):
+        train_regional(gap, "regional_hybrid", gap["basin"].values, period, options,
+                       validation=validation, progress=False)  # fmt: skip
 
 
 def test_regional_hybrid_trains_on_the_camels_text_layout(camels_root):

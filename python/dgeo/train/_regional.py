@@ -10,6 +10,7 @@ basins and period only: nothing leaks from held-out basins or the test period.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -33,7 +34,14 @@ from ..physics import ExpHydro
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
 from ._fit import _zero_nonfinite, adam_update, nonfinite, warn_nonfinite
 from ._search import search_starts
-from ._windows import Series, basin_series, check_observed, nse_per_row, window_starts
+from ._windows import (
+    Series,
+    basin_series,
+    check_observed,
+    nse_per_row,
+    observed_basins,
+    window_starts,
+)
 
 
 @dataclass(frozen=True)
@@ -302,9 +310,18 @@ def train_regional(
     validate = None
     if validation is not None:
         held = regional_series(subset, *validation, spinup_days=o.spinup_days)
-        check_observed(held, o.spinup_days, "validation")
-        inputs = {k: jnp.asarray(v) for k, v in held.inputs.items()}
-        qobs, attrs = jnp.asarray(held.qobs), jnp.asarray(attributes, jnp.float32)
+        seen = observed_basins(held, o.spinup_days)
+        if not seen.any():
+            check_observed(held, o.spinup_days, "validation")  # raises, naming them
+        if not seen.all():
+            warnings.warn(
+                f"basin(s) {', '.join(held.basins[~seen])} have no observed discharge in the "
+                f"validation period {validation[0]}..{validation[1]}: they still train, and "
+                f"the best epoch is chosen on the other {int(seen.sum())} basins",
+                stacklevel=2,
+            )
+        inputs = {k: jnp.asarray(v[seen]) for k, v in held.inputs.items()}
+        qobs, attrs = jnp.asarray(held.qobs[seen]), jnp.asarray(attributes[seen], jnp.float32)
 
         def validate(model):
             nse = _validation_nse(model, inputs, attrs, qobs, o.spinup_days)

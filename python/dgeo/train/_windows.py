@@ -67,11 +67,15 @@ def windows(series: Series, length: int, stride: int) -> Series:
     )
 
 
+def observed_basins(series: Series, spinup_days: int) -> np.ndarray:
+    """Per basin: has it at least two observed discharge values after the spin-up?"""
+    observed = np.isfinite(series.qobs[..., spinup_days:])
+    return observed.reshape(len(series.basins), -1).sum(axis=1) >= 2
+
+
 def check_observed(series: Series, spinup_days: int, what: str) -> None:
     """Every basin must have observed discharge after the spin-up of its windows."""
-    observed = np.isfinite(series.qobs[..., spinup_days:])
-    counts = observed.reshape(len(series.basins), -1).sum(axis=1)
-    empty = series.basins[counts < 2]
+    empty = series.basins[~observed_basins(series, spinup_days)]
     if empty.size:
         raise DataError(
             f"basin(s) {', '.join(empty)} have no observed discharge in the {what} period "
