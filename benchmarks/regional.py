@@ -62,7 +62,7 @@ OPTIONS = {
     "regional_hybrid": RegionalOptions(epochs=40, learning_rate=0.005, batch_size=32),
     "pseudo_regional_hybrid": RegionalOptions(epochs=40, learning_rate=0.005, batch_size=32),
     # The LSTM costs ~15x the hybrid per epoch on 2 CPU cores: 64 hidden units, 15 epochs.
-    "regional_lstm": RegionalOptions(epochs=15, hidden=64),  # RegionalOptions: 0.002 for the LSTM
+    "regional_lstm": RegionalOptions(epochs=15, learning_rate=0.002, hidden=64),
     "regional_physical": RegionalOptions(epochs=40, learning_rate=0.005, batch_size=32),
 }
 

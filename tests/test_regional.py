@@ -234,3 +234,18 @@ def test_regional_hybrid_trains_on_the_camels_text_layout(camels_root):
     results = regional_results({"h": fit.model}, ds, ("1990-10-01", "1991-09-30"), options)
     assert np.isfinite(results["qsim"]).all()
     assert results["parameters"].sizes["basin"] == 3
+
+
+@pytest.mark.parametrize(
+    ("rates", "expected"),
+    [({}, 0.002), ({"learning_rate": 0.01}, 0.01),
+     ({"learning_rate": 0.01, "learning_rates": {"regional_lstm": 0.003}}, 0.003)],
+)  # fmt: skip
+def test_learning_rate_given_is_the_learning_rate_used(twins, rates, expected):
+    """An explicit learning rate applies to every kind (per-kind rates take precedence); the
+    LSTM's 0.002 is only the default."""
+    options = RegionalOptions(**{**QUICK.__dict__, "epochs": 1, **rates})
+    fit = train_regional(
+        twins, "regional_lstm", twins["basin"].values, PERIOD, options, progress=False
+    )
+    assert fit.history[0]["learning_rate"] == pytest.approx(expected)

@@ -43,6 +43,9 @@ from ._windows import (
     window_starts,
 )
 
+#: Learning rates used when `RegionalOptions` names none.
+DEFAULT_LEARNING_RATES = {"regional_lstm": 0.002}
+
 
 @dataclass(frozen=True)
 class RegionalOptions:
@@ -52,12 +55,13 @@ class RegionalOptions:
     - `width`: hidden width of the parameter and weight networks (paper: 32); `filters`,
       `kernel`: the Conv1D head; `hidden`, `dropout`: the regional LSTM.
     - `epochs`, `batch_size` (windows per Adam step), `learning_rate` (cosine-decayed to
-      `min_learning_rate` over the epochs), `clip_norm` (global gradient norm).
+      `min_learning_rate` over the epochs; None: 0.002 for the LSTM, 0.005 for the others),
+      `clip_norm` (global gradient norm).
     - `window_days`, `stride_days`, `spinup_days`: windows cut from every basin; the first
       `spinup_days` of each spin the states up and are not scored.
     - `search`: random parameter sets tried per training basin to find the physical start
       (the median of each basin's best set); 0 starts mid-range.
-    - `learning_rates`: per-kind overrides of `learning_rate`.
+    - `learning_rates`: per-kind learning rates, which take precedence over `learning_rate`.
     """
 
     attributes: tuple[str, ...] = KRATZERT_ATTRIBUTES
@@ -68,8 +72,8 @@ class RegionalOptions:
     dropout: float = 0.4
     epochs: int = 20
     batch_size: int = 64
-    learning_rate: float = 0.005
-    learning_rates: dict = field(default_factory=lambda: {"regional_lstm": 0.002})
+    learning_rate: float | None = None
+    learning_rates: dict = field(default_factory=dict)
     min_learning_rate: float = 1e-4
     clip_norm: float = 1.0
     window_days: int = 2190
@@ -307,6 +311,8 @@ def train_regional(
     if len(data.basin) == 0:
         raise DataError("no training window has observed discharge after spin-up")
     lr0 = o.learning_rates.get(kind, o.learning_rate)
+    if lr0 is None:
+        lr0 = DEFAULT_LEARNING_RATES.get(kind, 0.005)
     validate = None
     if validation is not None:
         held = regional_series(subset, *validation, spinup_days=o.spinup_days)
