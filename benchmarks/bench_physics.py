@@ -142,7 +142,8 @@ def throughput_rows(quick, repeats, discrete, tsit5) -> list[dict]:
                 f"{solver_name}/{name}/{data}", solver, sens, forcing, repeats, reference
             )
             rows.append(row)
-            reference = gradient if reference is None else reference
+            if reference is None:
+                reference = gradient
 
     backprop, checkpoint = ("backprop", dgeo.Backprop()), ("checkpoint", dgeo.Checkpoint())
     methods = (backprop, checkpoint, ("forward", dgeo.Forward()))

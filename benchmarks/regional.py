@@ -67,6 +67,35 @@ OPTIONS = {
 }
 
 
+def _caravan() -> xr.Dataset:
+    return load_caravan(
+        DATA / "caravan_camels_us.nc", DATA / "camels_us" / "camels_attributes_v2.0"
+    )
+
+
+def _cross_validate_all(ds, options: dict, train_period, validation=None):
+    """PUB for every model of KINDS: (results of all models, kind -> training seconds)."""
+    pieces, seconds = [], {}
+    for kind in KINDS:
+        res, sec = cross_validate(
+            ds,
+            [kind],
+            train_period=train_period,
+            test_period=SCORED,
+            options=options[kind],
+            validation=validation,
+        )
+        pieces.append(res)
+        seconds.update(sec)
+    return xr.concat(pieces, dim="model", data_vars="minimal", coords="minimal"), seconds
+
+
+def _pub_json(stats: dict) -> dict:
+    """The issue's regional_pub.json shape: {model: {"nse": {median, mean, std, n_negative}}}."""
+    keys = ("median", "mean", "std", "n_negative")
+    return {k: {"nse": {m: v["nse"][m] for m in keys}} for k, v in stats.items()}
+
+
 def _nse_stats(results: xr.Dataset) -> dict:
     out = {}
     for kind in results["model"].values:
@@ -155,25 +184,11 @@ def pub_validated() -> None:
     median NSE of its *training* basins over water years 2010-2014 (trained 1981-2009; the
     held-out basins stay unseen and are scored over 1982-2014 as before). Writes
     regional_pub_validated.json, regional_pub_validated_by_aridity.{json,md}."""
-    ds = load_caravan(DATA / "caravan_camels_us.nc", DATA / "camels_us" / "camels_attributes_v2.0")
-    pieces, seconds = [], {}
-    for kind in KINDS:
-        res, sec = cross_validate(
-            ds,
-            [kind],
-            train_period=PUB_TRAIN,
-            test_period=SCORED,
-            options=OPTIONS[kind],
-            validation=PUB_VALIDATION,
-        )
-        pieces.append(res)
-        seconds.update(sec)
-    pub = xr.concat(pieces, dim="model", data_vars="minimal", coords="minimal")
+    ds = _caravan()
+    pub, seconds = _cross_validate_all(ds, OPTIONS, PUB_TRAIN, PUB_VALIDATION)
     save_results(pub, RUNS / "pub_validated.nc")
     stats = _nse_stats(pub)
-    out = {k: {"nse": {m: v["nse"][m] for m in ("median", "mean", "std", "n_negative")}}
-           for k, v in stats.items()}  # fmt: skip
-    out["training_seconds"] = seconds
+    out = _pub_json(stats) | {"training_seconds": seconds}
     (RESULTS / "regional_pub_validated.json").write_text(json.dumps(out, indent=1))
     by_aridity(pub, ds, "_validated")
     print("\n".join(_table(stats, seconds)))
@@ -182,7 +197,7 @@ def pub_validated() -> None:
 def longer_lstm(epochs: int, hidden: int) -> None:
     """The temporal test of the regional LSTM alone with a larger training budget, to see how
     much of its gap to the hybrid is under-training (regional_lstm_<hidden>h_<epochs>ep.json)."""
-    ds = load_caravan(DATA / "caravan_camels_us.nc", DATA / "camels_us" / "camels_attributes_v2.0")
+    ds = _caravan()
     o = replace(OPTIONS["regional_lstm"], epochs=epochs, hidden=hidden)
     fit = train_regional(ds, "regional_lstm", ds["basin"].values, TRAIN, o, validation=VALIDATION)
     results = regional_results({"regional_lstm": fit.model}, ds, TEST, o, keep=("q",))
@@ -199,7 +214,7 @@ def main(
     RESULTS.mkdir(parents=True, exist_ok=True)
     RUNS.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    ds = load_caravan(DATA / "caravan_camels_us.nc", DATA / "camels_us" / "camels_attributes_v2.0")
+    ds = _caravan()
     if basin_filter:  # Jiang et al. (2020): humid or frequently wet basins
         keep = (ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)
         ds = ds.sel(basin=ds["basin"].values[keep.values])
@@ -229,26 +244,11 @@ def main(
         pub = load_results(RUNS / f"pub{tag}.nc")
         pub_seconds = json.loads((RUNS / f"pub{tag}_seconds.json").read_text())
     else:
-        pieces, pub_seconds = [], {}
-        for kind in KINDS:
-            res, sec = cross_validate(
-                ds, [kind], train_period=FULL, test_period=SCORED, options=options[kind]
-            )
-            pieces.append(res)
-            pub_seconds.update(sec)
-        pub = xr.concat(pieces, dim="model", data_vars="minimal", coords="minimal")
+        pub, pub_seconds = _cross_validate_all(ds, options, FULL)
         save_results(pub, RUNS / f"pub{tag}.nc")
         (RUNS / f"pub{tag}_seconds.json").write_text(json.dumps(pub_seconds))
     pub_stats = _nse_stats(pub)
-    (RESULTS / f"regional_pub{tag}.json").write_text(
-        json.dumps(
-            {
-                k: {"nse": {m: v["nse"][m] for m in ("median", "mean", "std", "n_negative")}}
-                for k, v in pub_stats.items()
-            },
-            indent=1,
-        )  # fmt: skip
-    )
+    (RESULTS / f"regional_pub{tag}.json").write_text(json.dumps(_pub_json(pub_stats), indent=1))
     plot.save(plot.nse_cdf(pub), RESULTS / f"regional_pub{tag}_nse_cdf.png")
     by_aridity(pub, ds, tag)
     # The same predictions scored on the basins that pass the paper's filter only.
@@ -389,10 +389,7 @@ if __name__ == "__main__":
         pub_validated()
         raise SystemExit
     if args.by_aridity:
-        caravan = load_caravan(
-            DATA / "caravan_camels_us.nc", DATA / "camels_us" / "camels_attributes_v2.0"
-        )
-        by_aridity(load_results(RUNS / "pub.nc"), caravan)
+        by_aridity(load_results(RUNS / "pub.nc"), _caravan())
         raise SystemExit
     if args.longer_lstm:
         longer_lstm(args.longer_lstm, args.hidden)

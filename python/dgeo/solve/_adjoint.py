@@ -29,7 +29,7 @@ class InterpolatingAdjoint(eqx.Module):
     step-size controller resolves the jump with many rejected steps.
     """
 
-    max_steps: int = 512
+    max_steps: int
 
     def solve_day(self, solver, model, state, forcing, params):
         dyn, static = eqx.partition(model, eqx.is_inexact_array)

@@ -96,7 +96,8 @@ class Adjoint(AbstractSensitivity):
         return _checkpointed_scan(step, init, xs, self.checkpoints)
 
     def diffrax_adjoint(self, max_steps):
-        return InterpolatingAdjoint(self.backward_steps or 8 * max_steps)
+        steps = 8 * max_steps if self.backward_steps is None else self.backward_steps
+        return InterpolatingAdjoint(steps)
 
 
 def _checkpointed_scan(step, init, xs, checkpoints: int):
