@@ -20,6 +20,7 @@ from dgeo.evaluate._metrics import (
     metrics_table,
     mnse,
     nse,
+    nse_decomposition,
     pfab,
     rmse,
     summarise,
@@ -62,6 +63,37 @@ def test_kge_hand_values():
     assert kge(OBS, SIM) == pytest.approx(expected)
     # r = 0.83152, alpha = 1.32288: 0.02839 + 0.10426 + 0.01 = 0.14265 -> 1 - 0.37769
     assert expected == pytest.approx(0.6223, abs=1e-4)
+
+
+def test_nse_decomposition_hand_values():
+    # OBS vs SIM (see above): r = 5.5 / sqrt(43.75), alpha = sqrt(1.75), std(o) = sqrt(1.25),
+    # beta_n = (2.75 - 2.5) / sqrt(1.25)
+    d = nse_decomposition(OBS, SIM)
+    r, alpha, beta_n = 5.5 / math.sqrt(43.75), math.sqrt(1.75), 0.25 / math.sqrt(1.25)
+    assert d["r"] == pytest.approx(r)
+    assert d["alpha"] == pytest.approx(alpha)
+    assert d["beta_n"] == pytest.approx(beta_n)
+    assert d["amplitude"] == pytest.approx((alpha - r) ** 2)
+    # the three terms add up to 1 - NSE = 0.6 (NSE hand value 0.4 above)
+    assert d["amplitude"] + d["timing"] + d["volume"] == pytest.approx(0.6)
+    # twice the flow: perfectly timed, amplitude (2 - 1)^2 = 1, volume (2.5 / sqrt 1.25)^2 = 5
+    d = nse_decomposition(OBS, 2 * OBS)
+    assert (d["timing"], d["amplitude"], d["volume"]) == pytest.approx((0.0, 1.0, 5.0))
+    assert nse(OBS, 2 * OBS) == pytest.approx(-5.0)
+
+
+def test_nse_decomposition_closes_on_gappy_series_and_constant_simulations():
+    obs, sim = _flows(300, seed=3)
+    obs[::17] = np.nan
+    sim[5::23] = np.nan
+    both = np.stack([sim, np.full_like(sim, 1.7), 3 * sim - 1])  # incl. a constant simulation
+    d = nse_decomposition(np.broadcast_to(obs, both.shape), both)
+    total = d["amplitude"] + d["timing"] + d["volume"]
+    np.testing.assert_allclose(1.0 - total, nse(np.broadcast_to(obs, both.shape), both), rtol=1e-12)
+    assert d["r"][1] == 0.0 and d["alpha"][1] == 0.0  # constant: no correlation, no variability
+    assert all(np.all(d[k] >= 0) for k in ("amplitude", "timing", "volume"))
+    # undefined NSE (constant obs) -> every component NaN
+    assert all(np.isnan(v) for v in nse_decomposition(np.ones(5), np.arange(5.0)).values())
 
 
 def test_mnse_hand_value():

@@ -156,6 +156,22 @@ def test_nse_cdf_unbounded_metric(results):
         plot.nse_cdf(results, metric="r2")
 
 
+def test_nse_anatomy(results, tmp_path):
+    r = results.copy()
+    # basin 3 of the hybrid: twice the flow, perfectly timed -> alpha 2, r 1, NSE < 0
+    r["qsim"] = r["qsim"].copy()
+    r["qsim"].loc[{"model": "hybrid", "basin": BASINS[2]}] = 2 * r["qobs"].sel(basin=BASINS[2])
+    fig = plot.nse_anatomy(r, models=["physical", "hybrid"])
+    assert [ax.get_title() for ax in fig.axes] == ["physical", "hybrid"]
+    hybrid = fig.axes[1]
+    failed = hybrid.collections[1].get_offsets()
+    assert (1.0, 2.0) in [tuple(np.round(p, 6)) for p in np.asarray(failed)]
+    assert _legend(hybrid)[:2] == ["NSE >= 0 (3)", "NSE < 0 (1)"]
+    _saved(fig, tmp_path, "anatomy")
+    with pytest.raises(ValueError, match="'gru'"):
+        plot.nse_anatomy(results, models="gru")
+
+
 def test_parameters(results, tmp_path):
     fig = plot.parameters(results)
     visible = [ax for ax in fig.axes if ax.get_visible()]

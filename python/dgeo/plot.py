@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .evaluate import snow_correlation
+from .evaluate import nse_decomposition, snow_correlation
 
 __all__ = [
     "fluxes",
     "hydrograph",
+    "nse_anatomy",
     "nse_cdf",
     "parameters",
     "peak_zoom",
@@ -189,6 +190,49 @@ def nse_cdf(results: xr.Dataset, *, metric: str = "nse", ax=None):
     ax.set_title(f"{str(metric).upper()} across {results.sizes['basin']} basins")
     ax.legend(loc="upper left", fontsize="small")
     return ax.figure
+
+
+def nse_anatomy(results: xr.Dataset, *, models=None, alpha_max: float = 3.0):
+    """Why basins succeed or fail, one panel per model: each basin's correlation r against its
+    variability ratio alpha = std(sim) / std(obs) (`dgeo.evaluate.nse_decomposition`), basins
+    with NSE < 0 in red. Without volume error NSE = 2 alpha r - alpha^2, so the curve
+    alpha = 2 r bounds NSE >= 0 and alpha = r is the best amplitude for a given r. Alphas above
+    `alpha_max` are drawn at it.
+    """
+    chosen = _models(results, models)
+    fig, axes = _figure(1, len(chosen), figsize=(4 * len(chosen), 4), sharey=True)
+    r_line = np.linspace(0.0, 1.0, 50)
+    for ax, model in zip(axes[0], chosen, strict=True):
+        d = nse_decomposition(results["qobs"], results["qsim"].sel(model=model))
+        r, alpha = np.asarray(d["r"]), np.asarray(d["alpha"])
+        failed = (d["amplitude"] + d["timing"] + d["volume"]) > 1.0
+        shown = np.isfinite(r) & np.isfinite(alpha)
+        y = np.minimum(alpha, alpha_max)
+        ax.scatter(
+            r[shown & ~failed],
+            y[shown & ~failed],
+            s=10,
+            color="grey",
+            alpha=0.6,
+            label=f"NSE >= 0 ({int(np.sum(shown & ~failed))})",
+        )
+        ax.scatter(
+            r[shown & failed],
+            y[shown & failed],
+            s=14,
+            color="tab:red",
+            label=f"NSE < 0 ({int(np.sum(shown & failed))})",
+        )
+        ax.plot(r_line, 2 * r_line, color="black", lw=0.8, label="alpha = 2r (NSE = 0)")
+        ax.plot(r_line, r_line, color="black", lw=0.8, ls="--", label="alpha = r (best)")
+        ax.set_xlim(min(-0.1, float(np.nanmin(r, initial=0.0))), 1.0)
+        ax.set_ylim(0.0, alpha_max * 1.02)
+        ax.set_xlabel("correlation r")
+        ax.set_title(str(model))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize="small")
+    axes[0, 0].set_ylabel(f"alpha = std(sim) / std(obs) (above {alpha_max:g} at {alpha_max:g})")
+    return fig
 
 
 def parameters(results: xr.Dataset, *, model=None):

@@ -37,6 +37,7 @@ __all__ = [
     "metrics_table",
     "mnse",
     "nse",
+    "nse_decomposition",
     "pfab",
     "rmse",
     "summarise",
@@ -122,6 +123,15 @@ def nse(obs, sim, axis: int | str = -1):
         return _finish(1.0 - num / den, n, _varies(o) & (den > 0))
 
 
+def _moments(obs, sim, axis):
+    """Pairwise-masked means, population standard deviations and correlation of o and s."""
+    o, s, n = _pairs(obs, sim, axis)
+    om, sm = _mean(o, n), _mean(s, n)
+    do, ds = o - om[..., None], s - sm[..., None]
+    so, ss = np.sqrt(_mean(do**2, n)), np.sqrt(_mean(ds**2, n))
+    return o, s, n, om, sm, so, ss, _mean(do * ds, n) / (so * ss)
+
+
 def kge(obs, sim, axis: int | str = -1):
     """Kling–Gupta efficiency (Gupta et al. 2009).
 
@@ -132,19 +142,45 @@ def kge(obs, sim, axis: int | str = -1):
     choice). NaN for a series where std(o), std(s) or mean(o) is zero.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        o, s, n = _pairs(obs, sim, axis)
-        om = _mean(o, n)
-        sm = _mean(s, n)
-        do = o - om[..., None]
-        ds = s - sm[..., None]
-        so = np.sqrt(_mean(do**2, n))
-        ss = np.sqrt(_mean(ds**2, n))
-        r = _mean(do * ds, n) / (so * ss)
+        o, s, n, om, sm, so, ss, r = _moments(obs, sim, axis)
         alpha = ss / so
         beta = sm / om
         value = 1.0 - np.sqrt((r - 1.0) ** 2 + (alpha - 1.0) ** 2 + (beta - 1.0) ** 2)
         ok = _varies(o) & _varies(s) & (so > 0) & (ss > 0) & (om != 0)
         return _finish(value, n, ok)
+
+
+def nse_decomposition(obs, sim, axis: int | str = -1) -> dict[str, np.ndarray]:
+    """Why an NSE is what it is: 1 - NSE split into three non-negative terms (Murphy 1988;
+    Gupta et al. 2009), each in units of the observed variance:
+
+        1 - NSE = (alpha - r)^2 + (1 - r^2) + beta_n^2
+
+    - `amplitude` = (alpha - r)^2: the simulated variability is wrong for its correlation
+      (alpha = std(s) / std(o); over- or under-amplified responses);
+    - `timing` = 1 - r^2: what the correlation r leaves unexplained (shape and timing);
+    - `volume` = beta_n^2, beta_n = (mean(s) - mean(o)) / std(o): the water balance.
+
+    Returns name -> values (as `nse` returns them) for "r", "alpha", "beta_n", "amplitude",
+    "timing" and "volume". A constant simulation has no correlation; it gets r = 0, which keeps
+    the identity exact (alpha = 0, and 1 - NSE is 1 + beta_n^2). NaN where NSE is undefined (constant
+    obs, fewer than 2 valid pairs).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        o, s, n, om, sm, so, ss, r = _moments(obs, sim, axis)
+        ok = _varies(o) & (so > 0)
+        constant = ~(_varies(s) & (ss > 0))  # no variability (ss may be a rounding residue)
+        r, alpha = np.where(constant, 0.0, r), np.where(constant, 0.0, ss / so)
+        beta_n = (sm - om) / so
+        values = {
+            "r": r,
+            "alpha": alpha,
+            "beta_n": beta_n,
+            "amplitude": (alpha - r) ** 2,
+            "timing": 1.0 - r**2,
+            "volume": beta_n**2,
+        }
+        return {k: _finish(v, n, ok) for k, v in values.items()}
 
 
 def mnse(obs, sim, axis: int | str = -1):
