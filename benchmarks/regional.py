@@ -19,8 +19,8 @@ is not used).
 Usage: python benchmarks/regional.py [--quick] [--filter] [--scale-only] [--skip-pub]
        python benchmarks/regional.py --longer-lstm EPOCHS [--hidden H]
        python benchmarks/regional.py --pub-validated   (PUB, best epoch on validation years)
-       python benchmarks/regional.py --by-aridity   (the PUB NSE per aridity class, from
-                                                    the saved cross-validation)
+       python benchmarks/regional.py --by-aridity   (the PUB NSE per aridity class and why
+                                                    basins fail, from the saved runs)
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from dgeo import plot
 from dgeo.data import load_caravan
 from dgeo.evaluate import (
     load_results,
+    nse_decomposition,
     perennial_snow,
     save_results,
     snow_correlation,
@@ -176,6 +177,52 @@ def by_aridity(pub: xr.Dataset, ds: xr.Dataset, tag: str = "") -> dict:
     return out
 
 
+TERMS = ("amplitude", "timing", "volume")
+
+
+def failures(pub: xr.Dataset, tag: str = "") -> dict:
+    """Why held-out basins fail: for every model, its basins with NSE < 0 and which term of
+    1 - NSE = (alpha - r)^2 + (1 - r^2) + beta_n^2 dominates there (`nse_decomposition`), with
+    the median r, alpha and beta_n of the failed and of all basins. Writes
+    regional_pub<tag>_failures.{json,md} and regional_pub<tag>_failures.png."""
+    out = {}
+    for model in pub["model"].values.astype(str):
+        d = nse_decomposition(pub["qobs"], pub["qsim"].sel(model=model))
+        terms = np.stack([d[k] for k in TERMS], axis=-1)
+        failed = np.isfinite(terms).all(axis=-1) & (terms.sum(axis=-1) > 1.0)  # NSE < 0
+        largest = np.argmax(terms[failed], axis=-1)
+        out[model] = {
+            "n_negative": int(failed.sum()),
+            "dominant_term": {k: int(np.sum(largest == i)) for i, k in enumerate(TERMS)},
+            "failed_median": {k: float(np.median(d[k][failed])) for k in ("r", "alpha", "beta_n")},
+            "all_median": {k: float(np.nanmedian(d[k])) for k in ("r", "alpha", "beta_n")},
+        }
+    lines = [
+        "# Why held-out basins fail (NSE < 0): 1 - NSE = (alpha - r)^2 + (1 - r^2) + beta_n^2",
+        "",
+        "amplitude = (alpha - r)^2 (variability wrong for the correlation), timing = 1 - r^2, "
+        "volume = beta_n^2 (mean error / std of obs). Counts of failed basins by their "
+        "largest term; medians over the failed basins (all basins in brackets).",
+        "",
+        "| model | NSE < 0 | amplitude | timing | volume | r | alpha | beta_n |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for model, o in out.items():
+        dom, f, a = o["dominant_term"], o["failed_median"], o["all_median"]
+        lines.append(
+            f"| {model} | {o['n_negative']} | "
+            + " | ".join(str(dom[k]) for k in TERMS)
+            + " | "
+            + " | ".join(f"{f[k]:.2f} ({a[k]:.2f})" for k in ("r", "alpha", "beta_n"))
+            + " |"
+        )
+    (RESULTS / f"regional_pub{tag}_failures.json").write_text(json.dumps(out, indent=1))
+    (RESULTS / f"regional_pub{tag}_failures.md").write_text("\n".join(lines) + "\n")
+    plot.save(plot.nse_anatomy(pub), RESULTS / f"regional_pub{tag}_failures.png")
+    print("\n".join(lines))
+    return out
+
+
 PUB_TRAIN, PUB_VALIDATION = ("1981-01-01", "2009-09-30"), ("2009-10-01", "2014-09-30")
 
 
@@ -191,6 +238,7 @@ def pub_validated() -> None:
     out = _pub_json(stats) | {"training_seconds": seconds}
     (RESULTS / "regional_pub_validated.json").write_text(json.dumps(out, indent=1))
     by_aridity(pub, ds, "_validated")
+    failures(pub, "_validated")
     print("\n".join(_table(stats, seconds)))
 
 
@@ -251,6 +299,7 @@ def main(
     (RESULTS / f"regional_pub{tag}.json").write_text(json.dumps(_pub_json(pub_stats), indent=1))
     plot.save(plot.nse_cdf(pub), RESULTS / f"regional_pub{tag}_nse_cdf.png")
     by_aridity(pub, ds, tag)
+    failures(pub, tag)
     # The same predictions scored on the basins that pass the paper's filter only.
     humid = ((ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)).values
     pub_humid_stats = _nse_stats(pub.isel(basin=humid))
@@ -379,7 +428,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--hidden", type=int, default=64, help="with --longer-lstm")
     parser.add_argument(
-        "--by-aridity", action="store_true", help="only the aridity table of runs/regional/pub.nc"
+        "--by-aridity",
+        action="store_true",
+        help="only the aridity and failure tables of the saved cross-validations",
     )
     parser.add_argument(
         "--pub-validated", action="store_true", help="only PUB, best epoch by validation"
@@ -389,7 +440,11 @@ if __name__ == "__main__":
         pub_validated()
         raise SystemExit
     if args.by_aridity:
-        by_aridity(load_results(RUNS / "pub.nc"), _caravan())
+        for name, tag in (("pub.nc", ""), ("pub_validated.nc", "_validated")):
+            if (RUNS / name).exists():
+                saved = load_results(RUNS / name)
+                by_aridity(saved, _caravan(), tag)
+                failures(saved, tag)
         raise SystemExit
     if args.longer_lstm:
         longer_lstm(args.longer_lstm, args.hidden)
