@@ -146,12 +146,15 @@ def throughput_rows(quick, repeats, discrete, tsit5) -> list[dict]:
                 reference = gradient
 
     backprop, checkpoint = ("backprop", dgeo.Backprop()), ("checkpoint", dgeo.Checkpoint())
+    real = real_forcing() if CAMELS.is_dir() else None  # 26 basins x 35 years
     methods = (backprop, checkpoint, ("forward", dgeo.Forward()))
     group("discrete/synthetic", discrete, methods, many, repeats)
-    if CAMELS.is_dir():
-        group("discrete/camels26", discrete, (backprop, checkpoint), real_forcing(), repeats)
+    if real is not None:
+        group("discrete/camels26", discrete, methods, real, repeats)
     methods = (checkpoint, ("adjoint", dgeo.Adjoint()), backprop)
     group("tsit5/synthetic", tsit5, methods, synthetic_forcing(100, 10), max(1, repeats - 2))
+    if real is not None and not quick:
+        group("tsit5/camels26", tsit5, methods, real, max(1, repeats - 2))
     return rows
 
 
