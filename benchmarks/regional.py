@@ -17,7 +17,7 @@ temperature and day length computed from latitude (the file's ERA5-Land PET is b
 is not used).
 
 Usage: python benchmarks/regional.py [--quick] [--filter] [--scale-only] [--skip-pub]
-       python benchmarks/regional.py --longer-lstm EPOCHS [--hidden H]
+       python benchmarks/regional.py --longer-lstm EPOCHS [--hidden H] [--pub]
        python benchmarks/regional.py --pub-validated   (PUB, best epoch on validation years)
        python benchmarks/regional.py --by-aridity   (the PUB NSE per aridity class and why
                                                     basins fail, from the saved runs)
@@ -242,16 +242,31 @@ def pub_validated() -> None:
     print("\n".join(_table(stats, seconds)))
 
 
-def longer_lstm(epochs: int, hidden: int) -> None:
-    """The temporal test of the regional LSTM alone with a larger training budget, to see how
-    much of its gap to the hybrid is under-training (regional_lstm_<hidden>h_<epochs>ep.json)."""
+def longer_lstm(epochs: int, hidden: int, pub: bool = False) -> None:
+    """The regional LSTM alone with a larger training budget, to see how much of its gap to
+    the hybrid is under-training: the temporal test (regional_lstm_<hidden>h_<epochs>ep.json)
+    or, with `pub`, the ungauged-basin cross-validation (regional_pub_lstm_<hidden>h_<epochs>ep
+    .json and its failure table; predictions in runs/regional/)."""
     ds = _caravan()
     o = replace(OPTIONS["regional_lstm"], epochs=epochs, hidden=hidden)
-    fit = train_regional(ds, "regional_lstm", ds["basin"].values, TRAIN, o, validation=VALIDATION)
-    results = regional_results({"regional_lstm": fit.model}, ds, TEST, o, keep=("q",))
-    out = _nse_stats(results)["regional_lstm"]
-    out.update(epochs=epochs, hidden=hidden, training_seconds=fit.seconds, history=fit.history)
-    name = f"regional_lstm_{hidden}h_{epochs}ep.json"
+    tag = f"lstm_{hidden}h_{epochs}ep"
+    if pub:
+        results, seconds = cross_validate(
+            ds, ["regional_lstm"], train_period=FULL, test_period=SCORED, options=o
+        )
+        save_results(results, RUNS / f"pub_{tag}.nc")
+        out = _nse_stats(results)["regional_lstm"] | {"training_seconds": seconds["regional_lstm"]}
+        failures(results, f"_{tag}")
+        name = f"regional_pub_{tag}.json"
+    else:
+        fit = train_regional(
+            ds, "regional_lstm", ds["basin"].values, TRAIN, o, validation=VALIDATION
+        )
+        results = regional_results({"regional_lstm": fit.model}, ds, TEST, o, keep=("q",))
+        out = _nse_stats(results)["regional_lstm"]
+        out.update(training_seconds=fit.seconds, history=fit.history)
+        name = f"regional_{tag}.json"
+    out.update(epochs=epochs, hidden=hidden)
     (RESULTS / name).write_text(json.dumps(out, indent=1))
     print(json.dumps({k: v for k, v in out.items() if k != "history"}, indent=1))
 
@@ -428,6 +443,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--hidden", type=int, default=64, help="with --longer-lstm")
     parser.add_argument(
+        "--pub", action="store_true", help="with --longer-lstm: the ungauged-basin test"
+    )
+    parser.add_argument(
         "--by-aridity",
         action="store_true",
         help="only the aridity and failure tables of the saved cross-validations",
@@ -447,7 +465,7 @@ if __name__ == "__main__":
                 failures(saved, tag)
         raise SystemExit
     if args.longer_lstm:
-        longer_lstm(args.longer_lstm, args.hidden)
+        longer_lstm(args.longer_lstm, args.hidden, args.pub)
         raise SystemExit
     main(
         quick=args.quick,
