@@ -194,7 +194,10 @@ def failures(pub: xr.Dataset, tag: str = "") -> dict:
         out[model] = {
             "n_negative": int(failed.sum()),
             "dominant_term": {k: int(np.sum(largest == i)) for i, k in enumerate(TERMS)},
-            "failed_median": {k: float(np.median(d[k][failed])) for k in ("r", "alpha", "beta_n")},
+            "failed_median": {  # NaN when no basin failed
+                k: float(np.median(d[k][failed])) if failed.any() else float("nan")
+                for k in ("r", "alpha", "beta_n")
+            },
             "all_median": {k: float(np.nanmedian(d[k])) for k in ("r", "alpha", "beta_n")},
         }
     lines = [
@@ -458,10 +461,11 @@ if __name__ == "__main__":
         pub_validated()
         raise SystemExit
     if args.by_aridity:
+        caravan = _caravan()
         for name, tag in (("pub.nc", ""), ("pub_validated.nc", "_validated")):
             if (RUNS / name).exists():
                 saved = load_results(RUNS / name)
-                by_aridity(saved, _caravan(), tag)
+                by_aridity(saved, caravan, tag)
                 failures(saved, tag)
         raise SystemExit
     if args.longer_lstm:

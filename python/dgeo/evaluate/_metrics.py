@@ -162,9 +162,9 @@ def nse_decomposition(obs, sim, axis: int | str = -1) -> dict[str, np.ndarray]:
     - `volume` = beta_n^2, beta_n = (mean(s) - mean(o)) / std(o): the water balance.
 
     Returns name -> values (as `nse` returns them) for "r", "alpha", "beta_n", "amplitude",
-    "timing" and "volume". A constant simulation has no correlation; it gets r = 0, which keeps
-    the identity exact (alpha = 0, and 1 - NSE is 1 + beta_n^2). NaN where NSE is undefined (constant
-    obs, fewer than 2 valid pairs).
+    "timing" and "volume". A constant simulation has no correlation; it gets r = 0 and
+    alpha = 0, which keeps the identity exact (1 - NSE is 1 + beta_n^2). NaN where NSE is
+    undefined (constant obs, fewer than 2 valid pairs).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         o, s, n, om, sm, so, ss, r = _moments(obs, sim, axis)
