@@ -146,12 +146,13 @@ def throughput_rows(quick, repeats, discrete, tsit5) -> list[dict]:
                 reference = gradient
 
     backprop, checkpoint = ("backprop", dgeo.Backprop()), ("checkpoint", dgeo.Checkpoint())
+    recursive = ("checkpoint-recursive", dgeo.Checkpoint(recursive=True))
     real = real_forcing() if CAMELS.is_dir() else None  # 26 basins x 35 years
-    methods = (backprop, checkpoint, ("forward", dgeo.Forward()))
+    methods = (backprop, checkpoint, recursive, ("forward", dgeo.Forward()))
     group("discrete/synthetic", discrete, methods, many, repeats)
     if real is not None:
         group("discrete/camels26", discrete, methods, real, repeats)
-    methods = (checkpoint, ("adjoint", dgeo.Adjoint()), backprop)
+    methods = (checkpoint, ("adjoint", dgeo.Adjoint()), backprop, recursive)
     group("tsit5/synthetic", tsit5, methods, synthetic_forcing(100, 10), max(1, repeats - 2))
     if real is not None and not quick:
         group("tsit5/camels26", tsit5, methods, real, max(1, repeats - 2))
@@ -170,8 +171,8 @@ def main(quick: bool = False, memory_only: bool = False) -> dict:
     for solver_name, solver, basins in (("discrete", discrete, 671), ("tsit5", tsit5, 100)):
         for name, sens in (
             ("backprop", dgeo.Backprop()),
-            ("checkpoint", dgeo.Checkpoint()),  # default: 1000 stored days
-            ("checkpoint64", dgeo.Checkpoint(checkpoints=64)),  # fewer: less memory, slower
+            ("checkpoint", dgeo.Checkpoint()),  # default: two-level, 1000 stretches
+            ("checkpoint64-recursive", dgeo.Checkpoint(64, recursive=True)),  # 64 days, any T
             ("adjoint", dgeo.Adjoint()),
         ):
             if solver_name == "discrete" and name == "adjoint":

@@ -177,8 +177,8 @@ plot.fluxes(results, basin, model="hybrid", start=year[0], end=year[1])
 # (`sensitivity=`); all of them give the same gradient:
 #
 # - `Backprop()`: reverse mode through the daily loop; stores each day's state.
-# - `Checkpoint()`: reverse mode with recursive checkpointing; stores a fixed number of days
-#   and recomputes the rest.
+# - `Checkpoint()`: reverse mode with checkpointing; stores the state at the start of a fixed
+#   number of stretches of days and recomputes each stretch once in the backward pass.
 # - `Adjoint()`: the continuous adjoint ODE solved backwards within each day (continuous
 #   solvers only).
 # - `Forward()`: forward mode, one tangent per parameter name for all basins at once.
@@ -308,8 +308,8 @@ print(f"Checkpoint() vs finite differences: worst relative error {check.worst_re
 # - `Backprop()` is the default and usually the fastest. Its memory grows with the length of
 #   the series (it stores one state per day), which stays small for a two-bucket model.
 # - `Checkpoint()` gives the same gradient (to rounding) with memory that stays flat however
-#   long the series, for somewhat more compute: use it for decades of daily data on thousands
-#   of basins, or on a GPU with little memory.
+#   long the series, for one extra forward pass: use it for decades of daily data on
+#   thousands of basins, or on a GPU with little memory.
 # - `Adjoint()` is the continuous adjoint (optimise-then-discretise) for continuous solvers,
 #   with days checkpointed like `Checkpoint()`. It approximates the gradient of the exact
 #   solution, not of the solver's steps, so it differs from the three exact methods (which
@@ -325,7 +325,7 @@ print(f"Checkpoint() vs finite differences: worst relative error {check.worst_re
 #
 # Timings depend on the machine (and compile times dominate short series). Memory matters at
 # scale: in `benchmarks/results/physics.md`, the discrete gradient over 671 basins and 30
-# years needs 56 MiB of working memory with `Backprop()` and 10 MiB with `Checkpoint()`; with
+# years needs 56 MiB of working memory with `Backprop()` and 5 MiB with `Checkpoint()`; with
 # a few basins and two years, as here, every method needs well under a few MiB.
 
 # %% [markdown]

@@ -19,7 +19,10 @@ from dgeo.physics import smooth_step as H
 
 MODEL = dgeo.ExpHydro()
 KVAERNO5 = diffrax.Kvaerno5(root_finder=optx.Newton(rtol=1e-12, atol=1e-12))
-EXACT = [dgeo.Backprop(), dgeo.Checkpoint(), dgeo.Forward()]
+# 12 checkpoints over the 151 days: 13 stretches of 12 days (at least sqrt(151)); the last
+# one overlaps the one before it by 5 days.
+EXACT = [dgeo.Backprop(), dgeo.Checkpoint(12), dgeo.Forward()]
+RECURSIVE = dgeo.Checkpoint(12, recursive=True)
 # Fixed sub-steps make the numerical solution a smooth function of the parameters, so finite
 # differences are a sharp reference for the gradient of that solution.
 FIXED = [
@@ -36,7 +39,7 @@ def ids(values):
     ]
 
 
-@pytest.mark.parametrize("sensitivity", EXACT, ids=ids(EXACT))
+@pytest.mark.parametrize("sensitivity", [*EXACT, RECURSIVE], ids=[*ids(EXACT), "recursive"])
 def test_discrete_gradients_match_finite_differences(short_forcing, sensitivity):
     check = dgeo.check_gradients(MODEL, short_forcing, PARAMS, sensitivity=sensitivity)
     assert check.worst_relative_error < 1e-4, str(check)
@@ -81,10 +84,59 @@ def test_adjoint_out_of_steps_gives_nan_not_a_wrong_gradient(short_forcing):
 def test_methods_agree_with_each_other(short_forcing):
     grads = [
         dgeo.check_gradients(MODEL, short_forcing, PARAMS, sensitivity=s).table["ad"].to_numpy()
-        for s in EXACT
+        for s in [*EXACT, dgeo.Checkpoint(), RECURSIVE]
     ]
     for g in grads[1:]:
         np.testing.assert_allclose(g, grads[0], rtol=1e-10)
+
+
+@pytest.mark.parametrize("checkpoints", [1, 7, 12, 151, 1000])
+def test_checkpointed_loop_runs_every_day_once(short_forcing, checkpoints):
+    """Two-level checkpointing cuts the 151 days into stretches (the last one overlapping the
+    one before it): the series and the final state are exactly those of the plain loop."""
+    forcing = {
+        k: jnp.asarray(v)
+        for k, v in to_time_major(short_forcing, MODEL.forcings, dtype=np.float64).items()
+    }
+    params = {k: jnp.full(2, v) for k, v in PARAMS.items()}
+
+    def run(sensitivity):
+        return dgeo.integrate(MODEL, forcing, params, sensitivity=sensitivity,
+                              accumulate=lambda values, _: values["q"])  # fmt: skip
+
+    plain, cut = run(dgeo.Backprop()), run(dgeo.Checkpoint(checkpoints))
+    for name, series in plain.series.items():
+        np.testing.assert_array_equal(cut.series[name], series, err_msg=name)
+    for name, state in plain.final_state.items():
+        np.testing.assert_array_equal(cut.final_state[name], state, err_msg=name)
+    np.testing.assert_array_equal(cut.total, plain.total)
+
+
+def test_checkpoint_memory_flat_in_time():
+    """The compiled gradient's working memory: flat from 3 to 9 years with `Checkpoint(100)`
+    (100 + T/100 days), tripling with `Backprop()` (one state per day)."""
+    rng = np.random.default_rng(0)
+    params = {k: jnp.full(50, v, jnp.float32) for k, v in PARAMS.items()}
+
+    def memory(sensitivity, days):
+        forcing = {
+            "prcp": jnp.asarray(rng.gamma(0.5, 6.0, (days, 50)), jnp.float32),
+            "tmean": jnp.asarray(rng.normal(5.0, 8.0, (days, 50)), jnp.float32),
+            "dayl": jnp.full((days, 50), 0.5, jnp.float32),
+        }
+
+        def loss(p):
+            traj = dgeo.integrate(MODEL, forcing, p, sensitivity=sensitivity, save=(),
+                                  accumulate=lambda values, _: values["q"] ** 2)  # fmt: skip
+            return jnp.sum(traj.total)
+
+        compiled = jax.jit(jax.grad(loss)).lower(params).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    checkpoint = memory(dgeo.Checkpoint(100), 3 * 365), memory(dgeo.Checkpoint(100), 9 * 365)
+    backprop = memory(dgeo.Backprop(), 3 * 365), memory(dgeo.Backprop(), 9 * 365)
+    assert checkpoint[1] / checkpoint[0] < 1.5, checkpoint
+    assert backprop[1] / backprop[0] > 2.5, backprop
 
 
 def test_discrete_adjoint_refused_with_reason(short_forcing):

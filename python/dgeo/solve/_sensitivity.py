@@ -3,22 +3,27 @@
 | method | reverse/forward | memory in T | when to use |
 |---|---|---|---|
 | `Backprop()` | reverse, stores every day's state, recomputes the day's internals | grows linearly (states only) | the default: fastest gradient |
-| `Checkpoint(n)` | reverse, recursive checkpointing | n stored days (default 1000), flat in T | very long series, many basins, tight memory |
+| `Checkpoint(n)` | reverse, two-level checkpointing: n stored days, each stretch between them recomputed once | n + T/n days (default n = 1000), flat in T up to ~n^2 days | long series, many basins: as fast as `Backprop()` with flat memory |
+| `Checkpoint(n, recursive=True)` | reverse, recursive (treeverse) checkpointing | n stored days, for any T | memory fixed at n days, at the cost of recomputing ~log(T) times |
 | `Adjoint()` | continuous adjoint ODE per day (interpolated forward solution) + checkpointed days | like `Checkpoint` | continuous solvers of smooth models when the solver's own steps must not be stored (EXP-HYDRO's melt kink: prefer `Checkpoint`) |
 | `Forward()` | forward mode, one tangent per parameter | grows with T x parameters | few parameters per basin (block-diagonal trick) |
 
 Mirrors SciMLSensitivity: `Backprop` ~ ReverseDiffAdjoint, `Checkpoint` ~ checkpointed
-reverse mode, `Adjoint` ~ InterpolatingAdjoint(checkpointing=true), `Forward` ~ ForwardDiffSensitivity.
+reverse mode (two-level, or treeverse with `recursive=True`), `Adjoint` ~
+InterpolatingAdjoint(checkpointing=true), `Forward` ~ ForwardDiffSensitivity.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
+import math
 
 import diffrax
 import equinox as eqx
 import equinox.internal as eqxi
 import jax
+import jax.numpy as jnp
 
 from ._adjoint import InterpolatingAdjoint
 
@@ -52,27 +57,37 @@ class Backprop(AbstractSensitivity):
 
 
 class Checkpoint(AbstractSensitivity):
-    """Reverse mode with recursive (treeverse) checkpointing of the daily loop.
+    """Reverse mode with checkpointing of the daily loop: memory does not grow with T.
 
-    `checkpoints` days are stored (default 1000, or every day of a shorter series); the rest
-    are recomputed in the backward pass, so memory does not grow with T. Fewer checkpoints use
-    less memory and recompute more.
+    Two-level (default): the days are cut into `checkpoints` stretches of equal length (at
+    least sqrt(T) of them); the forward pass stores only each stretch's start state, and the
+    backward pass reruns one stretch at a time, storing its days, and backpropagates through
+    it. The cost is one extra forward pass; memory is `checkpoints` + T / `checkpoints` days,
+    flat in T while T stays below ~`checkpoints`^2 and O(sqrt(T)) beyond.
+
+    `recursive=True`: treeverse (binomial) checkpointing instead. Memory is `checkpoints` days
+    for any T, but days are recomputed ~log(T) times: slower, and slow to compile around an
+    adaptive solver's own checkpointed loop (benchmarks/results/physics.md). For a memory
+    budget of a few dozen days over very long series.
     """
 
     checkpoints: int = 1000
+    recursive: bool = False
 
     def scan(self, step, init, xs):
-        return _checkpointed_scan(step, init, xs, self.checkpoints)
+        return _checkpointed_scan(step, init, xs, self.checkpoints, self.recursive)
 
     def diffrax_adjoint(self, max_steps):
-        return diffrax.RecursiveCheckpointAdjoint()
+        # Two-level: a day is backpropagated alone, so storing its solver steps keeps memory
+        # flat in T and saves recomputing them (and compile time).
+        return diffrax.RecursiveCheckpointAdjoint(None if self.recursive else max_steps)
 
 
 class Adjoint(AbstractSensitivity):
     """Continuous adjoint (optimise-then-discretise): within each day the adjoint ODE is solved
     backwards against an interpolated forward solution instead of storing the solver's steps
-    (see `dgeo.solve._adjoint`); across days, start-of-day states come from recursive
-    checkpoints.
+    (see `dgeo.solve._adjoint`); across days, start-of-day states come from two-level
+    checkpoints as in `Checkpoint(checkpoints)`.
 
     Only for continuous solvers: the discrete P-RNN step has no continuous adjoint, and its
     discrete adjoint with recomputation is exactly `Checkpoint()`.
@@ -100,11 +115,34 @@ class Adjoint(AbstractSensitivity):
         return InterpolatingAdjoint(steps)
 
 
-def _checkpointed_scan(step, init, xs, checkpoints: int):
+def _checkpointed_scan(step, init, xs, checkpoints: int, recursive: bool = False):
     if checkpoints < 1:
         raise ValueError(f"checkpoints must be a positive number of days, got {checkpoints}")
     length = len(jax.tree_util.tree_leaves(xs)[0])
-    return eqxi.scan(step, init, xs, kind="checkpointed", checkpoints=min(checkpoints, length))
+    if recursive:
+        return eqxi.scan(step, init, xs, kind="checkpointed", checkpoints=min(checkpoints, length))
+    # `stretches` stretches of `size` days. The last one is cut to end on the last day, so it
+    # overlaps the one before it by `overlap` days, which it skips: one loop body, one compile.
+    size = math.ceil(length / max(min(checkpoints, length), math.ceil(math.sqrt(length))))
+    stretches = math.ceil(length / size)
+    overlap = stretches * size - length
+    remat = functools.partial(jax.checkpoint, prevent_cse=False)
+
+    def day(carry, inputs):
+        xs_day, skip = inputs
+        new, ys = step(carry, xs_day)
+        return jax.tree_util.tree_map(lambda a, b: jnp.where(skip, b, a), new, carry), ys
+
+    def stretch(carry, n):  # stores its days' states only while it is backpropagated
+        start = jnp.minimum(n * size, length - size)  # slices in the loop: no copy of `xs`
+        cut = jax.tree_util.tree_map(lambda x: jax.lax.dynamic_slice_in_dim(x, start, size), xs)
+        return jax.lax.scan(remat(day), carry, (cut, jnp.arange(size) < n * size - start))
+
+    carry, ys = jax.lax.scan(remat(stretch), init, jnp.arange(stretches))
+    ys = jax.tree_util.tree_map(
+        lambda y: jnp.concatenate([y[:-1].reshape(-1, *y.shape[2:]), y[-1, overlap:]]), ys
+    )
+    return carry, ys
 
 
 class Forward(AbstractSensitivity):
