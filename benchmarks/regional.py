@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from dgeo import plot
+from dgeo import ExpHydro, plot, step_stability
 from dgeo.data import load_caravan
 from dgeo.evaluate import (
     load_results,
@@ -180,10 +180,12 @@ def by_aridity(pub: xr.Dataset, ds: xr.Dataset, tag: str = "") -> dict:
 TERMS = ("amplitude", "timing", "volume")
 
 
-def failures(pub: xr.Dataset, tag: str = "") -> dict:
+def failures(pub: xr.Dataset, ds: xr.Dataset, tag: str = "") -> dict:
     """Why held-out basins fail: for every model, its basins with NSE < 0 and which term of
     1 - NSE = (alpha - r)^2 + (1 - r^2) + beta_n^2 dominates there (`nse_decomposition`), with
-    the median r, alpha and beta_n of the failed and of all basins. Writes
+    the median r, alpha and beta_n of the failed and of all basins; for models with a P-RNN,
+    the basins where its explicit daily step overshoots (`step_stability`) on > 1 % of the
+    scored days, with its parameters run on the forcing `ds` from the start of FULL. Writes
     regional_pub<tag>_failures.{json,md} and regional_pub<tag>_failures.png."""
     out = {}
     for model in pub["model"].values.astype(str):
@@ -200,15 +202,25 @@ def failures(pub: xr.Dataset, tag: str = "") -> dict:
             },
             "all_median": {k: float(np.nanmedian(d[k])) for k in ("r", "alpha", "beta_n")},
         }
+        parameters = pub["parameters"].sel(model=model)
+        if np.isfinite(parameters).all():  # a model with a P-RNN
+            forcing = ds.sel(basin=pub["basin"].values, time=slice(FULL[0], SCORED[1]))
+            params = {str(p): parameters.sel(parameter=p) for p in parameters["parameter"].values}
+            stability = step_stability(ExpHydro(), forcing, params)
+            scored = stability["overshoot"].sel(time=slice(*SCORED)).mean("time").values > 0.01
+            out[model]["overshoot_basins"] = int(scored.sum())
+            out[model]["overshoot_failed"] = int((scored & failed).sum())
     lines = [
         "# Why held-out basins fail (NSE < 0): 1 - NSE = (alpha - r)^2 + (1 - r^2) + beta_n^2",
         "",
         "amplitude = (alpha - r)^2 (variability wrong for the correlation), timing = 1 - r^2, "
         "volume = beta_n^2 (mean error / std of obs). Counts of failed basins by their "
-        "largest term; medians over the failed basins (all basins in brackets).",
+        "largest term; medians over the failed basins (all basins in brackets). Overshoot: "
+        "basins where the P-RNN's explicit daily step overshoots (`dgeo.step_stability`: an "
+        "eigenvalue of the step's Jacobian below -1) on more than 1 % of days (of them NSE < 0).",
         "",
-        "| model | NSE < 0 | amplitude | timing | volume | r | alpha | beta_n |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | NSE < 0 | amplitude | timing | volume | r | alpha | beta_n | overshoot |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for model, o in out.items():
         dom, f, a = o["dominant_term"], o["failed_median"], o["all_median"]
@@ -217,7 +229,11 @@ def failures(pub: xr.Dataset, tag: str = "") -> dict:
             + " | ".join(str(dom[k]) for k in TERMS)
             + " | "
             + " | ".join(f"{f[k]:.2f} ({a[k]:.2f})" for k in ("r", "alpha", "beta_n"))
-            + " |"
+            + (
+                f" | {o['overshoot_basins']} ({o['overshoot_failed']}) |"
+                if "overshoot_basins" in o
+                else " | - |"
+            )
         )
     (RESULTS / f"regional_pub{tag}_failures.json").write_text(json.dumps(out, indent=1))
     (RESULTS / f"regional_pub{tag}_failures.md").write_text("\n".join(lines) + "\n")
@@ -241,7 +257,7 @@ def pub_validated() -> None:
     out = _pub_json(stats) | {"training_seconds": seconds}
     (RESULTS / "regional_pub_validated.json").write_text(json.dumps(out, indent=1))
     by_aridity(pub, ds, "_validated")
-    failures(pub, "_validated")
+    failures(pub, ds, "_validated")
     print("\n".join(_table(stats, seconds)))
 
 
@@ -259,7 +275,7 @@ def longer_lstm(epochs: int, hidden: int, pub: bool = False) -> None:
         )
         save_results(results, RUNS / f"pub_{tag}.nc")
         out = _nse_stats(results)["regional_lstm"] | {"training_seconds": seconds["regional_lstm"]}
-        failures(results, f"_{tag}")
+        failures(results, ds, f"_{tag}")
         name = f"regional_pub_{tag}.json"
     else:
         fit = train_regional(
@@ -317,7 +333,7 @@ def main(
     (RESULTS / f"regional_pub{tag}.json").write_text(json.dumps(_pub_json(pub_stats), indent=1))
     plot.save(plot.nse_cdf(pub), RESULTS / f"regional_pub{tag}_nse_cdf.png")
     by_aridity(pub, ds, tag)
-    failures(pub, tag)
+    failures(pub, ds, tag)
     # The same predictions scored on the basins that pass the paper's filter only.
     humid = ((ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)).values
     pub_humid_stats = _nse_stats(pub.isel(basin=humid))
@@ -466,7 +482,7 @@ if __name__ == "__main__":
             if (RUNS / name).exists():
                 saved = load_results(RUNS / name)
                 by_aridity(saved, caravan, tag)
-                failures(saved, tag)
+                failures(saved, caravan, tag)
         raise SystemExit
     if args.longer_lstm:
         longer_lstm(args.longer_lstm, args.hidden, args.pub)

@@ -165,3 +165,44 @@ def test_failed_adaptive_days_are_reported(three_years):
 def test_override_of_unknown_flux_rejected():
     with pytest.raises(ValueError, match="no flux runoff to override"):
         dgeo.ExpHydro(overrides={"runoff": dgeo.physics.Replace(lambda q: q)})
+
+
+# --- stability of the explicit daily step --------------------------------------------------
+
+# A soil store drained to ~0 mm by a large Qmax that hardly declines with storage (tiny f):
+# the outflow's gate H(S1) has slope 2.5 / mm, so the daily step overshoots there.
+DRAINED = {"f": 0.001, "smax": 200.0, "qmax": 47.0, "df": 2.0, "tmax": 1.0, "tmin": -1.0}
+
+
+def test_step_stability_flags_a_drained_bucket_only(three_years):
+    params = {k: [PARAMS[k], DRAINED[k], PARAMS[k]] for k in PARAMS}
+    st = dgeo.step_stability(MODEL, three_years, params, dtype=np.float64)
+    days = st["overshoot_days"].to_series()
+    assert days["01142500"] > 10 and days["01022500"] == 0 and days["04296000"] == 0, days
+    # It overshoots where the soil store is (nearly) empty, on the steep part of H(S1).
+    s1 = dgeo.simulate(MODEL, three_years, params, dtype=np.float64)["soil_storage"]
+    flagged = st["overshoot"].sel(basin="01142500").values
+    assert np.abs(s1.sel(basin="01142500").values[flagged]).max() < 1.0
+
+
+def test_step_stability_matches_finite_differences(three_years):
+    """The spectral radius on a few days equals the one-day response of `simulate` to a
+    perturbed start state (EXP-HYDRO's step Jacobian is triangular: its diagonal)."""
+    params = {k: [PARAMS[k], DRAINED[k], PARAMS[k]] for k in PARAMS}
+    full = dgeo.simulate(MODEL, three_years, params, dtype=np.float64)
+    st = dgeo.step_stability(MODEL, three_years, params, dtype=np.float64)
+    flagged = np.flatnonzero(st["overshoot"].sel(basin="01142500").values)
+    for t in [0, 200, 500, *flagged[:3]]:
+        day = three_years.isel(time=[t])
+        start = {s: full[s].isel(time=t) for s in MODEL.states}
+        diagonal = []
+        for i, s in enumerate(MODEL.states):
+            h = 1e-6 * max(1.0, float(np.abs(start[s]).max()))
+            ends = [
+                dgeo.simulate(MODEL, day, params, dtype=np.float64,
+                              initial_state={**start, s: start[s] + sign * h})["final_state"]
+                for sign in (1, -1)
+            ]  # fmt: skip
+            diagonal.append(((ends[0] - ends[1]) / (2 * h)).isel(state=i).values)
+        fd = np.max(np.abs(np.stack(diagonal)), axis=0)
+        np.testing.assert_allclose(st["spectral_radius"].isel(time=t).values, fd, rtol=1e-5)

@@ -13,6 +13,7 @@ from .solve import (
     integrate,
     mass_balance,
     simulate,
+    step_stability,
 )
 
 __version__ = "0.1.0"
@@ -36,5 +37,6 @@ __all__ = [
     "plot",
     "simulate",
     "solve",
+    "step_stability",
     "train",
 ]

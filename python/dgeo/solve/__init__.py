@@ -1,6 +1,6 @@
 """Integrate physical models: discrete or continuous solvers, swappable sensitivity methods."""
 
-from ._checks import GradientCheck, check_gradients, default_loss, mass_balance
+from ._checks import GradientCheck, check_gradients, default_loss, mass_balance, step_stability
 from ._integrate import Accumulator, Trajectory, integrate
 from ._sensitivity import AbstractSensitivity, Adjoint, Backprop, Checkpoint, Forward
 from ._simulate import check_parameters, simulate
@@ -24,4 +24,5 @@ __all__ = [
     "integrate",
     "mass_balance",
     "simulate",
+    "step_stability",
 ]
