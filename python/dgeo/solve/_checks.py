@@ -48,11 +48,11 @@ def step_stability(
     The step S[t+1] = S[t] + dS/dt(S[t]) maps a small change of the start-of-day states
     through its Jacobian J = I + d(dS/dt)/dS. An eigenvalue of J below -1 means the step
     *overshoots*: the day's outflow responds so steeply to storage that a small excess turns
-    into a larger deficit the next day, and the states oscillate from day to day. The
-    forward run stays bounded (the smooth steps switch the fluxes off), but the discharge
-    zig-zags and gradients through such days grow geometrically until they overflow. For
-    EXP-HYDRO this happens when the soil store is drained to ~0 mm by a large Qmax with a
-    tiny f: the outflow's gate H(S1) has slope 2.5 / mm, so Qmax > 0.8 mm/day overshoots.
+    into a larger deficit the next day, and the states can oscillate from day to day. The
+    forward run stays bounded (the smooth steps switch the fluxes off), but gradients through
+    such days grow geometrically until they overflow. For EXP-HYDRO this happens when the
+    soil store is drained to ~0 mm by a large Qmax with a tiny f: the outflow's gate H(S1)
+    has slope 2.5 / mm there, so an outflow above 0.8 mm/day at S1 ~ 0 overshoots.
     A continuous solver (`Continuous()`) has no such artefact.
 
     **Returns:** a Dataset with `spectral_radius` (basin, time; the largest |eigenvalue| of the

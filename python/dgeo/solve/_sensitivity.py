@@ -3,7 +3,7 @@
 | method | reverse/forward | memory in T | when to use |
 |---|---|---|---|
 | `Backprop()` | reverse, stores every day's state, recomputes the day's internals | grows linearly (states only) | the default: fastest gradient |
-| `Checkpoint(n)` | reverse, two-level checkpointing: n stored days, each stretch between them recomputed once | n + T/n days (default n = 1000), flat in T up to ~n^2 days | long series, many basins: as fast as `Backprop()` with flat memory |
+| `Checkpoint(n)` | reverse, two-level checkpointing: n stored days, each stretch between them recomputed once | n + T/n days (default n = 1000), flat in T up to ~n^2 days | long series, many basins: one extra forward pass over `Backprop()`, flat memory |
 | `Checkpoint(n, recursive=True)` | reverse, recursive (treeverse) checkpointing | n stored days, for any T | memory fixed at n days, at the cost of recomputing ~log(T) times |
 | `Adjoint()` | continuous adjoint ODE per day (interpolated forward solution) + checkpointed days | like `Checkpoint` | continuous solvers of smooth models when the solver's own steps must not be stored (EXP-HYDRO's melt kink: prefer `Checkpoint`) |
 | `Forward()` | forward mode, one tangent per parameter | grows with T x parameters | few parameters per basin (block-diagonal trick) |
