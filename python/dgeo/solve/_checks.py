@@ -63,13 +63,13 @@ def step_stability(
     drivers = {name: arrays[name] for name in model.forcings}
     traj = integrate(model, drivers, theta, initial_state=state, save=model.states)
 
-    def step(vector, forcing_day, params_basin):
+    def step(vector, forcing_day, params_basin):  # the P-RNN's own daily step
         start = dict(zip(model.states, vector, strict=True))
-        tendency, _ = model.rates(start, forcing_day, params_basin)
-        return jnp.stack([start[k] + tendency[k] for k in model.states])
+        end, _, _ = Discrete().day(model, start, forcing_day, params_basin, adjoint=None)
+        return jnp.stack([end[k] for k in model.states])
 
     states = jnp.stack([traj.series[k] for k in model.states], axis=-1)  # (time, basin, state)
-    per_basin = jax.vmap(jax.jacfwd(step), in_axes=(0, 0, 0))
+    per_basin = jax.vmap(jax.jacfwd(step))
     jacobian = jax.jit(jax.vmap(per_basin, in_axes=(0, 0, None)))(states, drivers, theta)
     eigenvalues = np.linalg.eigvals(np.asarray(jacobian, np.float64))  # (time, basin, state)
     dominant = np.take_along_axis(eigenvalues, np.abs(eigenvalues).argmax(-1)[..., None], -1)

@@ -27,6 +27,10 @@ import jax.numpy as jnp
 
 from ._adjoint import InterpolatingAdjoint
 
+#: Recompute a step's internals in the backward pass instead of storing them (the loop stores
+#: only what the step is called with).
+_remat = functools.partial(jax.checkpoint, prevent_cse=False)
+
 
 class AbstractSensitivity(eqx.Module):
     """How the time loop is differentiated: the outer scan and the adjoint of each day's solve."""
@@ -50,7 +54,7 @@ class Backprop(AbstractSensitivity):
     """
 
     def scan(self, step, init, xs):
-        return jax.lax.scan(jax.checkpoint(step, prevent_cse=False), init, xs)
+        return jax.lax.scan(_remat(step), init, xs)
 
     def diffrax_adjoint(self, max_steps):
         return diffrax.RecursiveCheckpointAdjoint(checkpoints=max_steps)
@@ -126,7 +130,6 @@ def _checkpointed_scan(step, init, xs, checkpoints: int, recursive: bool = False
     size = math.ceil(length / max(min(checkpoints, length), math.ceil(math.sqrt(length))))
     stretches = math.ceil(length / size)
     overlap = stretches * size - length
-    remat = functools.partial(jax.checkpoint, prevent_cse=False)
 
     def day(carry, inputs):
         xs_day, skip = inputs
@@ -136,9 +139,9 @@ def _checkpointed_scan(step, init, xs, checkpoints: int, recursive: bool = False
     def stretch(carry, n):  # stores its days' states only while it is backpropagated
         start = jnp.minimum(n * size, length - size)  # slices in the loop: no copy of `xs`
         cut = jax.tree_util.tree_map(lambda x: jax.lax.dynamic_slice_in_dim(x, start, size), xs)
-        return jax.lax.scan(remat(day), carry, (cut, jnp.arange(size) < n * size - start))
+        return jax.lax.scan(_remat(day), carry, (cut, jnp.arange(size) < n * size - start))
 
-    carry, ys = jax.lax.scan(remat(stretch), init, jnp.arange(stretches))
+    carry, ys = jax.lax.scan(_remat(stretch), init, jnp.arange(stretches))
     ys = jax.tree_util.tree_map(
         lambda y: jnp.concatenate([y[:-1].reshape(-1, *y.shape[2:]), y[-1, overlap:]]), ys
     )
