@@ -5,7 +5,12 @@ median of several runs after compilation. Memory is the working memory XLA alloc
 compiled gradient (`memory_analysis().temp_size_in_bytes`: everything but the arguments and
 outputs), which is deterministic, unlike process RSS on a noisy shared machine.
 
-Usage: python benchmarks/bench_physics.py [--quick]
+A third table splits the discrete step's cost per day into a fixed part (loop and kernel
+launches, paid once per day whatever the number of basins) and a part per basin, by timing
+one to 32 x 84 basins: it shows whether the gradient/forward ratio is set by overhead or by
+arithmetic.
+
+Usage: python benchmarks/bench_physics.py [--quick] [--memory-only | --scaling-only]
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import argparse
 import json
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -129,46 +136,122 @@ def gradient_memory(solver, sensitivity, basins, years) -> int:
     return int(compiled.memory_analysis().temp_size_in_bytes)
 
 
+def group(rows, case, solver, methods, forcing, repeats) -> None:
+    """Every method on one case; the first is exact and the reference of the others."""
+    solver_name, data = case.split("/")
+    reference = None
+    for name, sens in methods:
+        row, gradient = throughput(
+            f"{solver_name}/{name}/{data}", solver, sens, forcing, repeats, reference
+        )
+        rows.append(row)
+        if reference is None:
+            reference = gradient
+
+
+BACKPROP, CHECKPOINT = ("backprop", dgeo.Backprop()), ("checkpoint", dgeo.Checkpoint())
+
+
 def throughput_rows(quick, repeats, discrete, tsit5) -> list[dict]:
     many = synthetic_forcing(100 if quick else 671, 5 if quick else 30)
     rows = []
-
-    def group(case, solver, methods, forcing, repeats):
-        """Every method on one case; the first is exact and the reference of the others."""
-        solver_name, data = case.split("/")
-        reference = None
-        for name, sens in methods:
-            row, gradient = throughput(
-                f"{solver_name}/{name}/{data}", solver, sens, forcing, repeats, reference
-            )
-            rows.append(row)
-            if reference is None:
-                reference = gradient
-
-    backprop, checkpoint = ("backprop", dgeo.Backprop()), ("checkpoint", dgeo.Checkpoint())
     recursive = ("checkpoint-recursive", dgeo.Checkpoint(recursive=True))
     real = real_forcing() if CAMELS.is_dir() else None  # 26 basins x 35 years
-    methods = (backprop, checkpoint, recursive, ("forward", dgeo.Forward()))
-    group("discrete/synthetic", discrete, methods, many, repeats)
+    methods = (BACKPROP, CHECKPOINT, recursive, ("forward", dgeo.Forward()))
+    group(rows, "discrete/synthetic", discrete, methods, many, repeats)
     if real is not None:
-        group("discrete/camels26", discrete, methods, real, repeats)
-    methods = (checkpoint, ("adjoint", dgeo.Adjoint()), backprop, recursive)
-    group("tsit5/synthetic", tsit5, methods, synthetic_forcing(100, 10), max(1, repeats - 2))
+        group(rows, "discrete/camels26", discrete, methods, real, repeats)
+    methods = (CHECKPOINT, ("adjoint", dgeo.Adjoint()), BACKPROP, recursive)
+    group(rows, "tsit5/synthetic", tsit5, methods, synthetic_forcing(100, 10), max(1, repeats - 2))
     if real is not None and not quick:
-        group("tsit5/camels26", tsit5, methods, real, max(1, repeats - 2))
+        group(rows, "tsit5/camels26", tsit5, methods, real, max(1, repeats - 2))
     return rows
 
 
-def main(quick: bool = False, memory_only: bool = False) -> dict:
+def one_thread_rows(quick: bool) -> list[dict]:
+    """The discrete cases again in a fresh process whose XLA CPU pool has one thread
+    (`dgeo.xla_cpu_threads(1)`: the pool is fixed when the backend starts)."""
+    command = [sys.executable, __file__, "--one-thread-child", *(["--quick"] if quick else [])]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _one_thread_child(quick: bool) -> None:
+    dgeo.xla_cpu_threads(1)
+    repeats = 3 if quick else 5
+    rows = []
+    many = synthetic_forcing(100 if quick else 671, 5 if quick else 30)
+    group(
+        rows, "discrete-1thread/synthetic", dgeo.Discrete(), (BACKPROP, CHECKPOINT), many, repeats
+    )
+    if CAMELS.is_dir():
+        real = real_forcing()
+        group(
+            rows,
+            "discrete-1thread/camels26",
+            dgeo.Discrete(),
+            (BACKPROP, CHECKPOINT),
+            real,
+            repeats,
+        )
+    print(json.dumps(rows))
+
+
+def scaling(quick: bool, repeats: int) -> dict:
+    """Discrete `Backprop` forward and gradient time per day against the number of basins
+    (10 years), and a least-squares line through them: microseconds per day = fixed + per
+    basin x basins. The ratio of the per-basin slopes is the gradient/forward ratio that
+    overhead does not set."""
+    years = 2 if quick else 10
+    cases = {}
+    for basins in (84, 336, 671) if quick else (84, 168, 336, 671, 1342, 2688):
+        forcing = synthetic_forcing(basins, years)
+        params, forward, grad = functions(dgeo.Discrete(), dgeo.Backprop(), basins)
+        jax.block_until_ready((forward(forcing), grad(params, forcing)))  # compile
+        cases[basins] = (forward, (forcing,)), (grad, (params, forcing)), forcing["prcp"].shape[0]
+    # Sizes take turns within each repeat, so that a noisy spell spreads over all of them.
+    runs = {basins: ([], []) for basins in cases}
+    for _ in range(repeats + 2):
+        for basins, (fwd, grd, days) in cases.items():
+            for (fn, args), out in zip((fwd, grd), runs[basins], strict=True):
+                start = time.perf_counter()
+                jax.block_until_ready(fn(*args))
+                out.append((time.perf_counter() - start) / days * 1e6)
+    rows = []
+    for basins, (fwd_us, grad_us) in runs.items():
+        fwd_us, grad_us = statistics.median(fwd_us), statistics.median(grad_us)
+        rows.append(
+            {
+                "basins": basins,
+                "forward_us_per_day": fwd_us,
+                "gradient_us_per_day": grad_us,
+                "ratio": grad_us / fwd_us,
+            }
+        )
+        print("scaling", rows[-1], flush=True)
+    basins = np.array([r["basins"] for r in rows], float)
+    fit = {}
+    for name in ("forward", "gradient"):
+        slope, fixed = np.polyfit(basins, [r[f"{name}_us_per_day"] for r in rows], 1)
+        fit[name] = {"fixed_us_per_day": float(fixed), "ns_per_basin_day": float(slope * 1e3)}
+    fit["marginal_ratio"] = fit["gradient"]["ns_per_basin_day"] / fit["forward"]["ns_per_basin_day"]
+    return {"years": years, "rows": rows, "fit": fit}
+
+
+def main(quick: bool = False, memory_only: bool = False, scaling_only: bool = False) -> dict:
     repeats = 3 if quick else 5
     discrete = dgeo.Discrete()
     tsit5 = dgeo.Continuous()
-    if memory_only:  # keep the throughput rows of the last full run
-        rows = json.loads((RESULTS / "physics.json").read_text())["throughput"]
+    last = json.loads((RESULTS / "physics.json").read_text()) if memory_only or scaling_only else {}
+    if last:  # keep the throughput rows of the last full run
+        rows = last["throughput"]
     else:
-        rows = throughput_rows(quick, repeats, discrete, tsit5)
-    memory = {}
+        rows = throughput_rows(quick, repeats, discrete, tsit5) + one_thread_rows(quick)
+    per_day = last["scaling"] if memory_only else scaling(quick, repeats)
+    memory = last["gradient_working_memory"] if scaling_only else {}
     for solver_name, solver, basins in (("discrete", discrete, 671), ("tsit5", tsit5, 100)):
+        if scaling_only:
+            break
         for name, sens in (
             ("backprop", dgeo.Backprop()),
             ("checkpoint", dgeo.Checkpoint()),  # default: two-level, 1000 stretches
@@ -188,6 +271,7 @@ def main(quick: bool = False, memory_only: bool = False) -> dict:
         "quick": quick,
         "throughput": rows,
         "gradient_working_memory": memory,
+        "scaling": per_day,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "physics.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -198,7 +282,9 @@ def main(quick: bool = False, memory_only: bool = False) -> dict:
         "",
         "The last column is the gradient's largest difference from the first (exact) method of",
         "its case, per parameter relative to its largest gradient over the basins (float32,",
-        "default tolerances rtol = atol = 1e-5).",
+        "default tolerances rtol = atol = 1e-5). `discrete-1thread` rows: the same cases in a fresh",
+        "process whose XLA CPU thread pool has one thread (`dgeo.xla_cpu_threads(1)`); the",
+        "others use JAX's default pool (one thread per core).",
         "",
         "| case | basins x days | forward basin-days/s | gradient basin-days/s | gradient/forward | gradient compile s | vs exact |",
         "|---|---|---|---|---|---|---|",
@@ -218,6 +304,24 @@ def main(quick: bool = False, memory_only: bool = False) -> dict:
         lines.append(
             f"| {k} | {v['10y_MiB']} | {v['20y_MiB']} | {v['30y_MiB']} | {v['ratio_30y_10y']} |"
         )
+    fit = per_day["fit"]
+    lines += [
+        "",
+        f"Discrete `Backprop`, {per_day['years']} years: time per day against the number of basins.",
+        "",
+        "| basins | forward us/day | gradient us/day | gradient/forward |",
+        "|---|---|---|---|",
+        *[
+            f"| {r['basins']} | {r['forward_us_per_day']:.2f} | {r['gradient_us_per_day']:.2f} | {r['ratio']:.2f} |"
+            for r in per_day["rows"]
+        ],
+        "",
+        f"Least-squares line, us/day = fixed + basins x per-basin: forward "
+        f"{fit['forward']['fixed_us_per_day']:.2f} us + {fit['forward']['ns_per_basin_day']:.2f} ns "
+        f"per basin, gradient {fit['gradient']['fixed_us_per_day']:.2f} us + "
+        f"{fit['gradient']['ns_per_basin_day']:.2f} ns per basin; ratio of the per-basin costs "
+        f"{fit['marginal_ratio']:.2f}.",
+    ]
     (RESULTS / "physics.md").write_text("\n".join(lines) + "\n")
     return result
 
@@ -225,6 +329,14 @@ def main(quick: bool = False, memory_only: bool = False) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--memory-only", action="store_true", help="re-measure memory only")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--memory-only", action="store_true", help="re-measure memory only")
+    only.add_argument(
+        "--scaling-only", action="store_true", help="re-measure the per-day costs only"
+    )
+    only.add_argument("--one-thread-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    main(args.quick, args.memory_only)
+    if args.one_thread_child:
+        _one_thread_child(args.quick)
+    else:
+        main(args.quick, args.memory_only, args.scaling_only)

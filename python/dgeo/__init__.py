@@ -1,6 +1,7 @@
 """dgeo: differentiable geoscientific modelling (physics + neural network hybrids in JAX)."""
 
 from . import data, evaluate, models, nn, physics, plot, solve, train
+from ._threads import xla_cpu_threads
 from .physics import ExpHydro
 from .solve import (
     Adjoint,
@@ -39,4 +40,5 @@ __all__ = [
     "solve",
     "step_stability",
     "train",
+    "xla_cpu_threads",
 ]
