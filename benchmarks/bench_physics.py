@@ -152,19 +152,24 @@ def group(rows, case, solver, methods, forcing, repeats) -> None:
 BACKPROP, CHECKPOINT = ("backprop", dgeo.Backprop()), ("checkpoint", dgeo.Checkpoint())
 
 
-def throughput_rows(quick, repeats, discrete, tsit5) -> list[dict]:
+def discrete_rows(rows, label, methods, quick, repeats) -> None:
+    """The discrete solver on 671 synthetic basins x 30 years and on the 26 real basins."""
     many = synthetic_forcing(100 if quick else 671, 5 if quick else 30)
+    group(rows, f"{label}/synthetic", dgeo.Discrete(), methods, many, repeats)
+    if CAMELS.is_dir():  # 26 basins x 35 years
+        group(rows, f"{label}/camels26", dgeo.Discrete(), methods, real_forcing(), repeats)
+
+
+def throughput_rows(quick, repeats) -> list[dict]:
     rows = []
     recursive = ("checkpoint-recursive", dgeo.Checkpoint(recursive=True))
-    real = real_forcing() if CAMELS.is_dir() else None  # 26 basins x 35 years
     methods = (BACKPROP, CHECKPOINT, recursive, ("forward", dgeo.Forward()))
-    group(rows, "discrete/synthetic", discrete, methods, many, repeats)
-    if real is not None:
-        group(rows, "discrete/camels26", discrete, methods, real, repeats)
+    discrete_rows(rows, "discrete", methods, quick, repeats)
     methods = (CHECKPOINT, ("adjoint", dgeo.Adjoint()), BACKPROP, recursive)
-    group(rows, "tsit5/synthetic", tsit5, methods, synthetic_forcing(100, 10), max(1, repeats - 2))
-    if real is not None and not quick:
-        group(rows, "tsit5/camels26", tsit5, methods, real, max(1, repeats - 2))
+    tsit5, fewer = dgeo.Continuous(), max(1, repeats - 2)
+    group(rows, "tsit5/synthetic", tsit5, methods, synthetic_forcing(100, 10), fewer)
+    if CAMELS.is_dir() and not quick:
+        group(rows, "tsit5/camels26", tsit5, methods, real_forcing(), fewer)
     return rows
 
 
@@ -178,22 +183,8 @@ def one_thread_rows(quick: bool) -> list[dict]:
 
 def _one_thread_child(quick: bool) -> None:
     dgeo.xla_cpu_threads(1)
-    repeats = 3 if quick else 5
     rows = []
-    many = synthetic_forcing(100 if quick else 671, 5 if quick else 30)
-    group(
-        rows, "discrete-1thread/synthetic", dgeo.Discrete(), (BACKPROP, CHECKPOINT), many, repeats
-    )
-    if CAMELS.is_dir():
-        real = real_forcing()
-        group(
-            rows,
-            "discrete-1thread/camels26",
-            dgeo.Discrete(),
-            (BACKPROP, CHECKPOINT),
-            real,
-            repeats,
-        )
+    discrete_rows(rows, "discrete-1thread", (BACKPROP, CHECKPOINT), quick, 3 if quick else 5)
     print(json.dumps(rows))
 
 
@@ -246,8 +237,8 @@ def main(quick: bool = False, memory_only: bool = False, scaling_only: bool = Fa
     if last:  # keep the throughput rows of the last full run
         rows = last["throughput"]
     else:
-        rows = throughput_rows(quick, repeats, discrete, tsit5) + one_thread_rows(quick)
-    per_day = last["scaling"] if memory_only else scaling(quick, repeats)
+        rows = throughput_rows(quick, repeats) + one_thread_rows(quick)
+    per_day = last.get("scaling") if memory_only else scaling(quick, repeats)
     memory = last["gradient_working_memory"] if scaling_only else {}
     for solver_name, solver, basins in (("discrete", discrete, 671), ("tsit5", tsit5, 100)):
         if scaling_only:
@@ -304,8 +295,15 @@ def main(quick: bool = False, memory_only: bool = False, scaling_only: bool = Fa
         lines.append(
             f"| {k} | {v['10y_MiB']} | {v['20y_MiB']} | {v['30y_MiB']} | {v['ratio_30y_10y']} |"
         )
+    if per_day is not None:
+        lines += _scaling_lines(per_day)
+    (RESULTS / "physics.md").write_text("\n".join(lines) + "\n")
+    return result
+
+
+def _scaling_lines(per_day: dict) -> list[str]:
     fit = per_day["fit"]
-    lines += [
+    return [
         "",
         f"Discrete `Backprop`, {per_day['years']} years: time per day against the number of basins.",
         "",
@@ -322,8 +320,6 @@ def main(quick: bool = False, memory_only: bool = False, scaling_only: bool = Fa
         f"{fit['gradient']['ns_per_basin_day']:.2f} ns per basin; ratio of the per-basin costs "
         f"{fit['marginal_ratio']:.2f}.",
     ]
-    (RESULTS / "physics.md").write_text("\n".join(lines) + "\n")
-    return result
 
 
 if __name__ == "__main__":
