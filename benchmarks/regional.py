@@ -458,7 +458,10 @@ if __name__ == "__main__":
         "--skip-pub", action="store_true", help="reuse runs/regional/pub.nc; no timings"
     )
     parser.add_argument(
-        "--longer-lstm", type=int, metavar="EPOCHS", help="only the LSTM's temporal test, longer"
+        "--longer-lstm",
+        type=int,
+        metavar="EPOCHS",
+        help="only the LSTM, longer: its temporal test (PUB with --pub)",
     )
     parser.add_argument("--hidden", type=int, default=64, help="with --longer-lstm")
     parser.add_argument(
