@@ -63,3 +63,39 @@ def test_too_late_or_invalid_is_a_clear_error():
         dgeo.xla_cpu_threads(1)
     with pytest.raises(ValueError, match="positive number of threads"):
         dgeo.xla_cpu_threads(0)
+
+
+CLI = """
+import json, os, sys
+from dgeo.cli import main
+rc = main(["--cpu-threads", "1", "data", "info", sys.argv[1]])
+tasks = os.listdir("/proc/self/task")
+print(json.dumps({"rc": rc, "one_cpu_threads": sum(
+    len(os.sched_getaffinity(int(t))) == 1 for t in tasks)}))
+"""
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux CPU affinity and two CPUs",
+)
+def test_cli_cpu_threads_creates_the_pool_before_the_command(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-c", CLI, str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["rc"] == 2  # the command's own error (no such data) is still reported
+    assert result["one_cpu_threads"] >= 1
+
+
+def test_cli_cpu_threads_errors_are_one_line(capsys):
+    from dgeo.cli import main
+
+    jnp.ones(1).block_until_ready()
+    assert main(["--cpu-threads", "1", "data", "info", "nowhere"]) == 2
+    assert "--cpu-threads: xla_cpu_threads must be called before" in capsys.readouterr().err
+    assert main(["--cpu-threads", "0", "data", "info", "nowhere"]) == 2
+    assert "positive number of threads" in capsys.readouterr().err
