@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from camels_files import flow_lines, forcing_lines, write_attributes, write_basin
+from camels_files import FORCING_HEADER, flow_lines, forcing_lines, write_attributes, write_basin
 from dgeo.data import DataError, load_camels_us
 
 FT3_TO_M3 = 0.3048**3
@@ -108,7 +108,49 @@ def test_malformed_forcing_line_named(tmp_path):
     lines = forcing_lines()
     lines[2] = lines[2].replace("500.0", "5O0.0")  # letter O
     fpath, _ = write_basin(tmp_path, forcing=lines)
-    with pytest.raises(DataError, match=rf"{fpath.name}, line 7: field 'vp' is not a number"):
+    with pytest.raises(
+        DataError, match=rf"{fpath.name}, line 7: field 'vp' is '5O0.0', not a finite number"
+    ):
+        load_camels_us(tmp_path, attributes=False)
+
+
+@pytest.mark.parametrize(
+    ("column", "token", "problem"),
+    [
+        (5, "nan", "field 'prcp' is 'nan', not a finite number"),
+        (7, "inf", "field 'swe' is 'inf', not a finite number"),
+        (5, "-999.00", "'prcp' has 1 value.* outside .* 0 .. 2000 mm/day, the first -999 mm/day"),
+        (8, "303.1", "'tmax' has 1 value.* outside .* -90 .. 60 degC, the first 303.1 degC"),
+    ],
+)
+def test_non_finite_or_impossible_forcing_named_by_line(tmp_path, column, token, problem):
+    lines = forcing_lines()
+    fields = lines[3].split("\t")
+    fields[column - 3] = token  # the first tab-separated field holds "year month day hour"
+    lines[3] = "\t".join(fields)
+    fpath, _ = write_basin(tmp_path, forcing=lines)
+    with pytest.raises(DataError, match=rf"{fpath.name}, line 8: .*{problem}"):
+        load_camels_us(tmp_path, attributes=False)
+
+
+def test_forcing_columns_checked_against_the_header(tmp_path):
+    swapped = FORCING_HEADER.replace("prcp(mm/day) srad(W/m2)", "srad(W/m2) prcp(mm/day)")
+    header = ["  44.80", " 133.00", " 100000000", swapped]
+    fpath, _ = write_basin(tmp_path, header=header)
+    with pytest.raises(DataError, match=rf"{fpath.name}, line 4: the columns .*'dayl\(s\) srad"):
+        load_camels_us(tmp_path, attributes=False)
+    kelvin = ["  44.80", " 133.00", " 100000000", FORCING_HEADER.replace("tmax(C)", "tmax(K)")]
+    write_basin(tmp_path, header=kelvin)
+    with pytest.raises(DataError, match="line 4: .*tmax\\(K\\)"):
+        load_camels_us(tmp_path, attributes=False)
+    upper = FORCING_HEADER.replace("dayl(s) prcp", "Dayl(s) PRCP")  # Maurer/NLDAS spelling
+    write_basin(tmp_path, header=["  44.80", " 133.00", " 100000000", upper])
+    assert load_camels_us(tmp_path, attributes=False).sizes["basin"] == 1
+
+
+def test_header_only_forcing_file(tmp_path):
+    fpath, _ = write_basin(tmp_path, forcing=[])
+    with pytest.raises(DataError, match=rf"{fpath.name}: no data lines after the 4-line header"):
         load_camels_us(tmp_path, attributes=False)
 
 
@@ -124,7 +166,9 @@ def test_malformed_flow_line_named(tmp_path):
     lines = flow_lines("01000001")
     lines[3] = "01000001 2000 01 04 abc A"
     _, qpath = write_basin(tmp_path, flow=lines)
-    with pytest.raises(DataError, match=rf"{qpath.name}, line 4: field 'q' is not a number"):
+    with pytest.raises(
+        DataError, match=rf"{qpath.name}, line 4: field 'q' is 'abc', not a finite number"
+    ):
         load_camels_us(tmp_path, attributes=False)
 
 

@@ -67,8 +67,17 @@ def test_missing_variable_and_wrong_units(tmp_path):
     ds.to_netcdf(tmp_path / "k.nc")
     with pytest.raises(DataError, match=r"variable 'tmean' has units 'K', expected 'degC'"):
         validate(open_dataset(tmp_path / "k.nc"), require=["tmean"])
+    # Degrees Celsius labelled K would be about -270 degC: impossible, so an error by itself.
+    with pytest.raises(
+        DataError, match=r"'tmean' .* outside .* -90 .. 60 degC, the first -?\d.* K"
+    ):
+        validate(ds)
+    ds["tmean"].attrs["units"] = "degC"
     ds["prcp"].attrs["units"] = "mm d-1"  # an alias of mm/day is accepted
     validate(ds, require=["prcp"])
+    ds["prcp"][0, 5] = -999.0
+    with pytest.raises(DataError, match=r"'prcp' has 1 value.*-999 mm d-1 .* at basin a on"):
+        validate(ds)
 
 
 def test_bad_time_axes():

@@ -274,6 +274,25 @@ def test_shape_mismatch_raises_naming_both_shapes():
         kge(np.ones((2, 5)), np.ones((5, 2)))
 
 
+def test_dataarrays_are_paired_by_label_not_position():
+    obs_np = np.stack([_flows(seed=i)[0] for i in range(3)])
+    sim_np = np.stack([_flows(seed=i)[1] for i in range(3)])
+    time = np.arange("2000-01-01", 200, dtype="datetime64[D]")[:200]
+    coords = {"basin": ["a", "b", "c"], "time": time}
+    obs = xr.DataArray(obs_np, dims=("basin", "time"), coords=coords)
+    sim = xr.DataArray(sim_np, dims=("basin", "time"), coords=coords)
+    expected = nse(obs_np, sim_np)
+    reordered = sim.isel(basin=[2, 0, 1])
+    np.testing.assert_allclose(nse(obs, reordered, axis="time"), expected)
+    table = metrics_table(obs, reordered.T, ["nse", "kge"])
+    np.testing.assert_allclose(table.sel(metric="nse"), expected)
+    np.testing.assert_allclose(table.sel(metric="kge"), kge(obs_np, sim_np))
+    with pytest.raises(ValueError, match=r"different 'basin' labels: sim lacks \['c'\]"):
+        nse(obs, sim.assign_coords(basin=["a", "b", "x"]), axis="time")
+    with pytest.raises(ValueError, match="different 'time' labels"):
+        metrics_table(obs, sim.assign_coords(time=time + np.timedelta64(10, "D")))
+
+
 # ----------------------------------------------------------------------------- property
 
 

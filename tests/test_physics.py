@@ -125,6 +125,57 @@ def test_nan_forcing_names_basin_and_date(three_years):
         dgeo.simulate(MODEL, bad, PARAMS)
 
 
+def test_impossible_forcing_names_basin_and_date(three_years):
+    bad = three_years.copy(deep=True)
+    bad["prcp"].loc[{"basin": "04296000", "time": "1982-07-01"}] = -999.0
+    with pytest.raises(DataError, match=r"'prcp' has 1 value.*-999 mm/day.*04296000 on 1982-07-01"):
+        dgeo.simulate(MODEL, bad, PARAMS)
+    celsius_as_kelvin = three_years.copy()
+    celsius_as_kelvin["tmean"] = three_years.tmean.assign_attrs(units="K")
+    with pytest.raises(DataError, match=r"'tmean' .* outside .* -90 .. 60 degC"):
+        dgeo.simulate(MODEL, celsius_as_kelvin, PARAMS)
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda ds: ds.isel(time=slice(None, None, -1)), "non-monotonic date"),
+        (lambda ds: xr.concat([ds, ds.isel(time=slice(0, 3))], "time"), "non-monotonic date"),
+        (lambda ds: ds.isel(time=[0, 1, 1, 2]), "duplicate date 1980-10-02"),
+        (lambda ds: ds.isel(time=slice(0, None, 7)), "not daily"),
+        (lambda ds: ds.drop_isel(time=range(100, 130)), "not daily"),
+        (lambda ds: ds.assign_coords(time=np.arange(ds.sizes["time"])), "not datetime"),
+        (lambda ds: ds.isel(time=slice(0, 0)), "empty time axis"),
+        (lambda ds: ds.isel(basin=slice(0, 0)), "no basins"),
+    ],
+)
+def test_bad_time_or_basin_axis_is_an_error(three_years, edit, problem):
+    with pytest.raises(DataError, match=f"forcing: .*{problem}"):
+        dgeo.simulate(MODEL, edit(three_years), PARAMS)
+
+
+def test_initial_state_and_dtype_checked(three_years):
+    with pytest.raises(DataError, match=r"initial state 'snow_storage' must be finite"):
+        dgeo.simulate(MODEL, three_years, PARAMS, initial_state={"snow_storage": np.nan})
+    with pytest.raises(ValueError, match="dtype must be float32 or float64, got int32"):
+        dgeo.simulate(MODEL, three_years, PARAMS, dtype=np.int32)
+    if not jax.config.jax_enable_x64:
+        with pytest.raises(ValueError, match="float64 needs .*jax_enable_x64"):
+            dgeo.simulate(MODEL, three_years, PARAMS, dtype=np.float64)
+
+
+def test_mass_balance_does_not_hide_nan(three_years):
+    result = dgeo.simulate(MODEL, three_years, PARAMS)
+    assert np.isfinite(dgeo.mass_balance(MODEL, result)).all()
+    result = result.copy(deep=True)
+    result["subsurface_flow"][0, 5] = np.nan
+    result["evapotranspiration"][1, 5] = np.nan
+    balance = dgeo.mass_balance(MODEL, result)
+    assert np.isnan(balance[:2]).all() and np.isfinite(balance[2])
+    with pytest.raises(DataError, match="mass_balance needs a result of dgeo.simulate"):
+        dgeo.mass_balance(MODEL, three_years)
+
+
 def test_parameters_out_of_bounds_named(three_years):
     with pytest.raises(DataError, match=r"smax outside \[100.0, 1500.0\] mm \(01022500: 2000\)"):
         dgeo.simulate(MODEL, three_years, {**PARAMS, "smax": [2000, 800, 800]})

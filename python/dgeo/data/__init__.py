@@ -4,14 +4,14 @@ from ._arrays import from_time_major, to_time_major
 from ._attributes import ATTRIBUTE_UNITS, KRATZERT_ATTRIBUTES, attribute_matrix, read_attributes
 from ._camels import FLOW_FLAGS, load_camels_us
 from ._caravan import load_caravan
-from ._dataset import ValidationReport, open_dataset, validate
+from ._dataset import ValidationReport, check_axes, open_dataset, validate
 from ._daylength import add_day_length, day_length
 from ._download import CAMELS_US_ARCHIVES, Archive, download_camels_us
 from ._errors import DataError
 from ._periods import kfold_basins, select_period, water_year, water_years
 from ._source import load
 from ._synthetic import synthetic
-from ._units import CANONICAL_UNITS, convert, normalise_units
+from ._units import CANONICAL_UNITS, PLAUSIBLE_RANGE, convert, normalise_units
 
 __all__ = [
     "ATTRIBUTE_UNITS",
@@ -19,11 +19,13 @@ __all__ = [
     "KRATZERT_ATTRIBUTES",
     "CAMELS_US_ARCHIVES",
     "CANONICAL_UNITS",
+    "PLAUSIBLE_RANGE",
     "DataError",
     "FLOW_FLAGS",
     "ValidationReport",
     "add_day_length",
     "attribute_matrix",
+    "check_axes",
     "convert",
     "day_length",
     "download_camels_us",

@@ -10,7 +10,7 @@ import xarray as xr
 
 from ._dataset import series_variable
 from ._errors import DataError
-from ._units import convert
+from ._units import convert, implausible
 
 
 def to_time_major(
@@ -33,17 +33,24 @@ def to_time_major(
     for name, units in variables.items():
         var = series_variable(ds, name)
         values = var.transpose("time", "basin").to_numpy().astype(np.float64)
+        found = implausible(name, values, var.attrs["units"])
+        if found is not None:
+            bad, problem = found
+            raise DataError(f"{problem}, at {_where(ds, *bad[0])}")
         values = convert(values, var.attrs["units"], units, variable=name)
         if not allow_nan:
             bad = np.argwhere(~np.isfinite(values))
             if bad.size:
-                t, b = bad[0]
                 raise DataError(
-                    f"variable {name!r} has {len(bad)} missing or non-finite value(s); first at basin "
-                    f"{ds['basin'].values[b]} on {pd.Timestamp(ds['time'].values[t]).date()}"
+                    f"variable {name!r} has {len(bad)} missing or non-finite value(s); first at "
+                    f"{_where(ds, *bad[0])}"
                 )
         out[name] = values.astype(dtype)
     return out
+
+
+def _where(ds: xr.Dataset, t: int, b: int) -> str:
+    return f"basin {ds['basin'].values[b]} on {pd.Timestamp(ds['time'].values[t]).date()}"
 
 
 def from_time_major(

@@ -15,6 +15,7 @@ from ._attributes import attributes_to_dataset, read_attributes
 from ._dataset import assign_basin_coords, check_basin_list
 from ._errors import DataError
 from ._textfiles import dates_from_columns, read_mixed_table, read_numeric_table
+from ._units import implausible
 
 # File-name tags of the three CAMELS-US forcing products.
 _FORCING_TAGS = {"daymet": "cida", "maurer": "maurer", "nldas": "nldas"}
@@ -30,6 +31,16 @@ _FORCING_COLUMNS = [
     "tmax",
     "tmin",
     "vp",
+]
+# Line 4 of a forcing file names the columns; from `dayl` on, with units (any letter case).
+_FORCING_HEADER = [
+    "dayl(s)",
+    "prcp(mm/day)",
+    "srad(w/m2)",
+    "swe(mm)",
+    "tmax(c)",
+    "tmin(c)",
+    "vp(pa)",
 ]
 _FLOW_COLUMNS = ["gauge_id", "year", "month", "day", "q", "flag"]
 _FT3_PER_S_TO_M3_PER_DAY = 0.3048**3 * 86400.0
@@ -100,12 +111,23 @@ def _read_forcing(path: Path) -> _Forcing:
     area = _header_number(path, header, 3, "basin area (m2)")
     if not area > 0:
         raise DataError(f"{path}, line 3: basin area must be positive, found {area}")
-    if not header[3].split() or header[3].split()[0].lower() != "year":
+    names = header[3].split()
+    if not names or names[0].lower() != "year":
         raise DataError(f"{path}, line 4: expected the column names (Year Mnth Day ...)")
+    if [n.lower() for n in names[4:]] != _FORCING_HEADER:
+        raise DataError(
+            f"{path}, line 4: the columns after 'Year Mnth Day Hr' are {' '.join(names[4:])!r}; "
+            f"dgeo reads CAMELS' order and units: {' '.join(_FORCING_HEADER)}"
+        )
     data = read_numeric_table(path, skip=4, names=_FORCING_COLUMNS)
     columns = dict(zip(_FORCING_COLUMNS, data.T, strict=True))
     dates = dates_from_columns(path, 4, columns["year"], columns["month"], columns["day"])
     values = {name: columns[name] for name in _FORCING_VARIABLES}
+    for name, (units, _) in _FORCING_VARIABLES.items():
+        found = implausible(name, values[name], units)
+        if found is not None:
+            bad, problem = found
+            raise DataError(f"{path}, line {5 + int(bad[0][0])}: {problem}")
     return _Forcing(latitude, elevation, area, dates, values)
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from ._errors import DataError
-from ._units import CANONICAL_UNITS, normalise_units
+from ._units import CANONICAL_UNITS, implausible, normalise_units
 
 _DAY = np.timedelta64(1, "D")
 
@@ -56,20 +56,12 @@ def series_variable(ds: xr.Dataset, name: str) -> xr.DataArray:
     return var
 
 
-def validate(ds: xr.Dataset, require: Sequence[str] = ()) -> ValidationReport:
-    """Check that `ds` follows dgeo's (basin, time) schema and report missing values.
+def check_axes(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Check the (basin, time) axes of `ds`: both exist; basin ids are unique and there is at
+    least one; time is datetime, non-empty, daily, unique and increasing.
 
-    Checks: dims `basin` and `time` exist; time is daily, unique and increasing; basin ids are
-    unique; every variable in `require` exists, has dims (basin, time) and the canonical units of
-    `dgeo.data.CANONICAL_UNITS` (or any units when the variable is not listed there).
-
-    **Arguments:**
-
-    - `ds`: the dataset.
-    - `require`: variable names the caller needs.
-
-    **Returns:** a `ValidationReport` with NaN counts per (basin, variable) for every
-    time-series variable. Raises `DataError` naming the dimension or variable at fault.
+    **Returns:** the basin ids (as strings) and the dates. Raises `DataError` naming the
+    dimension, basin or date at fault.
     """
     for dim in ("basin", "time"):
         if dim not in ds.dims:
@@ -98,12 +90,43 @@ def validate(ds: xr.Dataset, require: Sequence[str] = ()) -> ValidationReport:
             f"time axis is not daily: {pd.Timestamp(time[i - 1])} is followed by "
             f"{pd.Timestamp(time[i])}"
         )
+    return basins, time
+
+
+def validate(ds: xr.Dataset, require: Sequence[str] = ()) -> ValidationReport:
+    """Check that `ds` follows dgeo's (basin, time) schema and report missing values.
+
+    Checks: dims `basin` and `time` exist; time is daily, unique and increasing; basin ids are
+    unique; every variable in `require` exists, has dims (basin, time) and the canonical units of
+    `dgeo.data.CANONICAL_UNITS` (or any units when the variable is not listed there); every
+    variable of `dgeo.data.PLAUSIBLE_RANGE` lies within its physically possible range (a -999
+    missing-value code or a unit mix-up is an error naming the basin and date).
+
+    **Arguments:**
+
+    - `ds`: the dataset.
+    - `require`: variable names the caller needs.
+
+    **Returns:** a `ValidationReport` with NaN counts per (basin, variable) for every
+    time-series variable. Raises `DataError` naming the dimension or variable at fault.
+    """
+    basins, time = check_axes(ds)
     for name in require:
         units = series_variable(ds, name).attrs["units"]
         expected = CANONICAL_UNITS.get(name)
         if expected is not None and normalise_units(units) != expected:
             raise DataError(f"variable {name!r} has units {units!r}, expected {expected!r}")
     series = [v for v in ds.data_vars if set(ds[v].dims) == {"basin", "time"}]
+    for name in series:
+        found = implausible(
+            name,
+            ds[name].transpose("basin", "time").to_numpy(),
+            ds[name].attrs.get("units", CANONICAL_UNITS.get(name, "")),
+        )
+        if found is not None:
+            bad, problem = found
+            b, t = bad[0]
+            raise DataError(f"{problem}, at basin {basins[b]} on {pd.Timestamp(time[t]).date()}")
     missing = pd.DataFrame(
         {v: ds[v].isnull().sum("time").to_numpy() for v in series},
         index=pd.Index(basins, name="basin"),

@@ -6,6 +6,7 @@ look right, a slow line-by-line scan finds the first bad line so the error can n
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,11 @@ from ._errors import DataError
 
 
 def _is_number(token: str) -> bool:
+    """A finite number: `nan` and `inf` tokens are not data (missing days are -999 or absent)."""
     try:
-        float(token)
+        return math.isfinite(float(token))
     except ValueError:
         return False
-    return True
 
 
 def locate_bad_line(
@@ -39,7 +40,8 @@ def locate_bad_line(
                 )
             for i in numeric:
                 if not _is_number(parts[i]):
-                    return lineno, f"field {names[i]!r} is not a number", line.rstrip("\n")
+                    problem = f"field {names[i]!r} is {parts[i]!r}, not a finite number"
+                    return lineno, problem, line.rstrip("\n")
     return None
 
 
@@ -47,6 +49,10 @@ def malformed(path: Path, skip: int, names: list[str], numeric: set[int]) -> Dat
     """Build the error for a file whose fast parse failed, naming the first bad line."""
     found = locate_bad_line(path, skip, names, numeric)
     if found is None:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            if not any(line.strip() for line in list(f)[skip:]):
+                after = f" after the {skip}-line header" if skip else ""
+                return DataError(f"{path}: no data lines{after}")
         return DataError(f"{path}: could not parse the file (no single malformed line found)")
     lineno, problem, text = found
     return DataError(f"{path}, line {lineno}: {problem}: {text!r}")
@@ -60,7 +66,7 @@ def read_numeric_table(path: Path, skip: int, names: list[str]) -> np.ndarray:
             data = np.loadtxt(path, skiprows=skip, ndmin=2, dtype=np.float64)
     except ValueError:
         raise malformed(path, skip, names, numeric) from None
-    if data.shape[1] != len(names) or np.isnan(data).any():
+    if data.shape[1] != len(names) or not np.isfinite(data).all():
         raise malformed(path, skip, names, numeric)
     return data
 
@@ -82,7 +88,8 @@ def read_mixed_table(
         )
     except (ValueError, pd.errors.ParserError):
         raise malformed(path, skip, names, numeric) from None
-    if frame.isna().to_numpy().any():
+    values = frame.iloc[:, sorted(numeric)].to_numpy(dtype=np.float64)
+    if frame.isna().to_numpy().any() or not np.isfinite(values).all():
         raise malformed(path, skip, names, numeric)
     return frame
 

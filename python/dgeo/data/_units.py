@@ -98,3 +98,50 @@ def convert(values: np.ndarray, from_units: str, to_units: str, *, variable: str
             f"variable {variable!r} has units {from_units!r}, expected {to_units!r}; "
             "no conversion between them is known"
         ) from None
+
+
+#: Physically possible range of each variable in its canonical units. A value outside it is
+#: almost always a missing-value code written as a number (-999) or a unit mix-up, and is an
+#: error, never a silent input. ERA5-Land potential evaporation is legitimately negative
+#: (condensation) at times, so `pet` has no range.
+PLAUSIBLE_RANGE: dict[str, tuple[float, float]] = {
+    "prcp": (0.0, 2000.0),
+    "qobs": (0.0, 2000.0),
+    "tmax": (-90.0, 60.0),
+    "tmin": (-90.0, 60.0),
+    "tmean": (-90.0, 60.0),
+    "dayl": (0.0, 86400.0),
+    "srad": (0.0, 1500.0),
+    "vp": (0.0, 10000.0),
+    "swe": (0.0, 50000.0),
+    "swe_ua": (0.0, 50000.0),
+    "swe_daymet": (0.0, 50000.0),
+}
+
+
+def implausible(name: str, values: np.ndarray, units: str) -> tuple[np.ndarray, str] | None:
+    """Where `values` of `name` (in `units`) lie outside `PLAUSIBLE_RANGE`, NaN aside.
+
+    **Returns:** `None` when every value is plausible (or the variable has no known range or
+    units), else the positions of the implausible values (as `np.argwhere` gives them) and a
+    sentence for the error message: the count, the range and the first offending value.
+    """
+    bounds = PLAUSIBLE_RANGE.get(name)
+    if bounds is None:
+        return None
+    canonical = CANONICAL_UNITS[name]
+    try:
+        converted = convert(np.asarray(values, dtype=np.float64), units, canonical, variable=name)
+    except DataError:
+        return None  # a unit dgeo cannot convert is reported where the units are checked
+    lower, upper = bounds
+    with np.errstate(invalid="ignore"):
+        bad = np.argwhere((converted < lower) | (converted > upper))
+    if not bad.size:
+        return None
+    first = float(np.asarray(values)[tuple(bad[0])])
+    return bad, (
+        f"variable {name!r} has {len(bad)} value(s) outside the physically possible range "
+        f"{lower:g} .. {upper:g} {canonical}, the first {first:g} {units} (a missing-value "
+        "code such as -999, or wrong units? missing values must be NaN)"
+    )

@@ -12,8 +12,9 @@ Conventions shared by all metrics:
 * A metric whose formula divides by zero for a series (constant obs for NSE, zero mean obs for
   KGE or bias, ...) gives NaN for that series rather than ``inf``.
 * ``obs`` and ``sim`` must have the same shape (ValueError otherwise). When both are DataArrays
-  with the same dims in a different order, ``sim`` is transposed to the order of ``obs``; ``axis``
-  may then also be given as a dim name.
+  they are paired by label, not position: ``sim`` is transposed to the dim order of ``obs`` and
+  its coordinates (basins, dates) reordered to those of ``obs``; different labels (other basins,
+  shifted dates) are a ValueError. ``axis`` may then also be given as a dim name.
 
 Flow-duration-curve (FDC) metrics sort obs and sim *independently* (after the pairwise masking)
 and compare segments of equal rank. With ``n`` valid days, the high-flow segment holds the
@@ -55,6 +56,7 @@ def _pairs(obs, sim, axis: int | str) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if isinstance(obs, xr.DataArray) and isinstance(sim, xr.DataArray):
         if obs.dims != sim.dims and set(obs.dims) == set(sim.dims):
             sim = sim.transpose(*obs.dims)
+        sim = _paired_by_label(obs, sim)
     if isinstance(axis, str):
         if not isinstance(obs, xr.DataArray):
             raise TypeError(f"axis given as the dim name {axis!r} needs obs to be a DataArray")
@@ -73,6 +75,26 @@ def _pairs(obs, sim, axis: int | str) -> tuple[np.ndarray, np.ndarray, np.ndarra
     o = np.where(valid, o, np.nan)
     s = np.where(valid, s, np.nan)
     return o, s, valid.sum(axis=-1)
+
+
+def _paired_by_label(obs: xr.DataArray, sim: xr.DataArray) -> xr.DataArray:
+    """`sim` with each labelled dim in the order of `obs` (basins listed in another order are
+    matched by id); labels that differ (other basins, shifted dates) are a ValueError."""
+    for dim in obs.dims:
+        if dim not in obs.indexes or dim not in sim.indexes:
+            continue
+        want, have = obs.indexes[dim], sim.indexes[dim]
+        if want.equals(have):
+            continue
+        if len(want) == len(have) and want.is_unique and set(want) == set(have):
+            sim = sim.sel({dim: want})
+            continue
+        extra, lacking = have.difference(want), want.difference(have)
+        raise ValueError(
+            f"obs and sim have different {dim!r} labels: sim lacks {list(lacking[:3])}, "
+            f"has {list(extra[:3])} that obs lacks ({len(lacking)} and {len(extra)} in all)"
+        )
+    return sim
 
 
 def _mean(x: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -302,7 +324,8 @@ def metrics_table(
     """Every requested metric for every basin, as a (basin, metric) DataArray of floats.
 
     ``obs`` and ``sim`` are 2-D DataArrays with a ``time`` dim (``time_dim``) in any position and
-    one other dim (normally ``basin``), whose name and coordinate carry over to the result.
+    one other dim (normally ``basin``), whose name and coordinate carry over to the result;
+    they are paired by label like the metrics (basins in another order are matched by id).
     Plain 2-D numpy arrays are read as (basin, time). ``metrics`` names entries of `METRICS`
     (default: all, in that order); an unknown name raises ValueError.
     """
@@ -322,7 +345,9 @@ def metrics_table(
     series_dim = next(d for d in obs.dims if d != time_dim)
     obs = obs.transpose(series_dim, time_dim)
     sim = sim.transpose(series_dim, time_dim)
-    if obs.shape != sim.shape:
+    if obs.shape == sim.shape:
+        sim = _paired_by_label(obs, sim)
+    else:
         raise ValueError(
             f"obs and sim must have the same shape, got obs {obs.shape} and sim {sim.shape}"
         )

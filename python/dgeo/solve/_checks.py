@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..data import DataError
 from ..physics import PhysicalModel
 from ._integrate import Trajectory, integrate
 from ._sensitivity import AbstractSensitivity, Backprop
@@ -27,9 +28,20 @@ def mass_balance(model: PhysicalModel, result: xr.Dataset) -> xr.DataArray:
     initial to the final state. Zero to rounding for the discrete solver, to the tolerance for
     continuous ones.
     """
-    inflow = sum(result[name].sum("time") for name in model.inflows)
-    outflow = sum(result[name].sum("time") for name in model.outflows)
-    storage = (result["final_state"] - result["initial_state"]).sum("state")
+    missing = [
+        n
+        for n in (*model.inflows, *model.outflows, "initial_state", "final_state")
+        if n not in result
+    ]
+    if missing:
+        raise DataError(
+            f"mass_balance needs a result of dgeo.simulate for {type(model).__name__}: "
+            f"{', '.join(missing)} missing"
+        )
+    # skipna=False: a NaN anywhere in the run makes the basin's residual NaN, never a number.
+    inflow = sum(result[name].sum("time", skipna=False) for name in model.inflows)
+    outflow = sum(result[name].sum("time", skipna=False) for name in model.outflows)
+    storage = (result["final_state"] - result["initial_state"]).sum("state", skipna=False)
     residual = (inflow - outflow - storage).astype(np.float64)
     residual.attrs.update(units="mm", long_name="P - ET - Q - dS over the run")
     return residual.rename("mass_balance")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from ..data import DataError, from_time_major, to_time_major
+from ..data import DataError, check_axes, from_time_major, to_time_major
 from ..physics import PhysicalModel
 from ._integrate import integrate_jit
 from ._sensitivity import AbstractSensitivity, Backprop
@@ -65,12 +66,18 @@ def prepare(model, forcing: xr.Dataset, params, initial_state, dtype):
         raise DataError(
             f"forcing must be an xarray.Dataset with dims (basin, time), got {type(forcing).__name__}"
         )
-    for dim in ("basin", "time"):
-        if dim not in forcing.dims:
-            raise DataError(
-                f"forcing has no {dim!r} dimension (dims: {', '.join(map(str, forcing.dims))})"
-            )
-    basins = forcing["basin"].values.astype(str)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    if dtype == np.float64 and not jax.config.jax_enable_x64:
+        raise ValueError(
+            'dtype float64 needs jax.config.update("jax_enable_x64", True) first '
+            "(otherwise JAX computes in float32)"
+        )
+    try:
+        basins, _ = check_axes(forcing)
+    except DataError as err:
+        raise DataError(f"forcing: {err}") from None
     arrays = to_time_major(forcing, model.forcings, dtype=dtype)
     checked = check_parameters(model, params, basins)
     if initial_state is None:
@@ -83,6 +90,13 @@ def prepare(model, forcing: xr.Dataset, params, initial_state, dtype):
     state = {
         s: _per_basin(initial_state.get(s, 0.0), s, basins, "initial state") for s in model.states
     }
+    # Only non-finite starts are refused: the smooth steps let storages dip a little below zero
+    # in the model's own runs, and a spin-up run's final state must be a valid initial state.
+    for name, values in state.items():
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            shown = ", ".join(f"{basins[i]}: {values[i]:g}" for i in bad[:5])
+            raise DataError(f"initial state {name!r} must be finite ({shown})")
     as_jax = lambda tree: {k: jnp.asarray(v, dtype=dtype) for k, v in tree.items()}
     return basins, as_jax(arrays), as_jax(checked), as_jax(state)
 
@@ -119,7 +133,7 @@ def simulate(
         model, arrays, params_j, solver=solver, sensitivity=sensitivity, initial_state=state
     )
     units = {**dict.fromkeys(model.states, "mm"), **dict.fromkeys(model.fluxes, "mm/day")}
-    series = {k: np.asarray(v) for k, v in traj.series.items()}
+    series = {k: np.array(v) for k, v in traj.series.items()}  # writable copies
     ds = from_time_major(series, basins, forcing["time"].values, units)
     ds["parameters"] = (
         ("basin", "parameter"),
