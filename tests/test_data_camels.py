@@ -133,6 +133,7 @@ def test_non_finite_or_impossible_forcing_named_by_line(tmp_path, column, token,
         load_camels_us(tmp_path, attributes=False)
 
 
+@pytest.mark.filterwarnings("ignore:coordinate lon is NaN")
 def test_forcing_columns_checked_against_the_header(tmp_path):
     swapped = FORCING_HEADER.replace("prcp(mm/day) srad(W/m2)", "srad(W/m2) prcp(mm/day)")
     header = ["  44.80", " 133.00", " 100000000", swapped]
@@ -210,3 +211,10 @@ def test_gaps_become_nan_and_are_reported(tmp_path):
     assert ds.sizes["time"] == 6
     assert np.isnan(ds.prcp.sel(time="2000-01-03").item())
     assert pd.Timestamp(ds.time.values[2]) == pd.Timestamp("2000-01-03")
+
+
+@pytest.mark.filterwarnings("ignore:coordinate lon is NaN")
+def test_one_basin_id_as_a_string(tmp_path):
+    write_basin(tmp_path)
+    ds = load_camels_us(tmp_path, basins="01000001", attributes=False)
+    assert list(ds["basin"].values) == ["01000001"]

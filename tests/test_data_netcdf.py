@@ -140,3 +140,19 @@ def test_cli_data_info(camels_root, capsys):
 def test_cli_error_is_one_line(tmp_path, capsys):
     assert main(["data", "info", str(tmp_path / "nothing")]) == 2
     assert "dgeo: error:" in capsys.readouterr().err
+
+
+def test_basin_selection_hints_and_single_id(caravan_nc):
+    with pytest.raises(
+        DataError, match="basin\\(s\\) 1022500 not in the file .*did you mean 01022500"
+    ):
+        load(caravan_nc, basins=[1022500])
+    assert list(load(caravan_nc, basins="01022500")["basin"].values) == ["01022500"]
+
+
+def test_select_period_checks_the_time_axis():
+    ds = _tiny()
+    with pytest.raises(DataError, match="duplicate date 2000-09-29"):
+        select_period(ds.isel(time=[0, 1, 1, 2]), "2000-09-28", "2000-09-29")
+    with pytest.raises(DataError, match="period 2000-13-01..2000-10-01: not a date"):
+        select_period(ds, "2000-13-01", "2000-10-01")

@@ -164,6 +164,22 @@ def test_initial_state_and_dtype_checked(three_years):
             dgeo.simulate(MODEL, three_years, PARAMS, dtype=np.float64)
 
 
+def test_integrate_names_mismatched_shapes():
+    days = jnp.ones((10, 2))
+    forcing = {"prcp": days, "tmean": days, "dayl": 0.5 * days}
+    params = {k: jnp.full(2, v) for k, v in PARAMS.items()}
+    with pytest.raises(
+        ValueError, match=r"params must have the forcing's basin shape \(2,\), got \{'f': \(3,\)\}"
+    ):
+        dgeo.integrate(MODEL, forcing, {**params, "f": jnp.full(3, 0.02)})
+    with pytest.raises(ValueError, match="forcing arrays must share one .* 'dayl': \\(9, 2\\)"):
+        dgeo.integrate(MODEL, {**forcing, "dayl": days[1:]}, params)
+    with pytest.raises(ValueError, match="forcing has no days"):
+        dgeo.integrate(MODEL, {k: v[:0] for k, v in forcing.items()}, params)
+    with pytest.raises(ValueError, match=r"step is a fraction .* got 0"):
+        dgeo.check_gradients(MODEL, None, PARAMS, step=0)
+
+
 def test_mass_balance_does_not_hide_nan(three_years):
     result = dgeo.simulate(MODEL, three_years, PARAMS)
     assert np.isfinite(dgeo.mass_balance(MODEL, result)).all()

@@ -185,7 +185,7 @@ def test_cross_validation_validates_on_training_basins_only(twins):
     )[0]  # fmt: skip
     held = kfold_basins(twins["basin"].values, 2, seed=1)[0][1]
     corrupt = twins.copy(deep=True)
-    corrupt["qobs"].loc[{"basin": held}] = corrupt["qobs"].sel(basin=held) * 50 + 7
+    corrupt["qobs"].loc[{"basin": held}] = corrupt["qobs"].sel(basin=held) * 3 + 7
     clean, dirty = run(twins).sel(basin=held), run(corrupt).sel(basin=held)
     np.testing.assert_array_equal(clean["qsim"].values, dirty["qsim"].values)
 
@@ -249,3 +249,18 @@ def test_learning_rate_given_is_the_learning_rate_used(twins, rates, expected):
         twins, "regional_lstm", twins["basin"].values, PERIOD, options, progress=False
     )
     assert fit.history[0]["learning_rate"] == pytest.approx(expected)
+
+
+def test_basin_list_and_options_checked_before_training(twins):
+    basins = list(twins["basin"].values)
+    for bad, problem in (
+        ([basins[0], "99999999"], "basin\\(s\\) 99999999 not in the file"),
+        ([basins[0], basins[0]], f"basins listed more than once: {basins[0]}"),
+        ([], "the basin list is empty"),
+    ):
+        with pytest.raises(DataError, match=problem):
+            train_regional(twins, "regional_physical", bad, PERIOD, QUICK, progress=False)
+    with pytest.raises(ValueError, match="spinup_days must be 0 or more and shorter than window"):
+        dataclasses.replace(QUICK, spinup_days=730)
+    with pytest.raises(ValueError, match="RegionalOptions.learning_rates must be positive"):
+        dataclasses.replace(QUICK, learning_rates={"regional_lstm": float("nan")})

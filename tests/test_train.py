@@ -128,11 +128,43 @@ def test_resume_equals_uninterrupted(two_basins, tmp_path):
         ({"data": "x", "basins": [1022500]}, "quote basin ids"),
         ({"data": "x", "periods": {"test": ["2010-01-01", "2001-01-01"]}}, "ends before"),
         ({"models": ["hybrid"]}, "no `data`"),
+        ({"data": None}, "data must be a path or 'synthetic', got None"),
+        ({"data": "x", "training": {"learning_rate": float("nan")}}, "a finite number, got nan"),
+        ({"data": "x", "model": {"dropout": 1.5}}, "ModelOptions.dropout must be in \\[0, 1\\)"),
+        ({"data": "x", "training": {"plateau_factor": 3.0}}, "plateau_factor must be between"),
+        (
+            {"data": "x", "training": {"min_learning_rate": 0.1, "learning_rate": 0.01}},
+            "min_learning_rate must be positive and at most learning_rate",
+        ),
+        (
+            {"data": "x", "training": {"spinup_days": 500}, "model": {"window_days": 400}},
+            "spinup_days \\(500\\) must be shorter than model.window_days \\(400\\)",
+        ),
     ],
 )
 def test_config_errors_name_the_key(mapping, message):
     with pytest.raises(ConfigError, match=message):
         parse_config(mapping)
+
+
+def test_impossible_yaml_date_names_its_line(tmp_path, capsys):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("data: synthetic\nperiods: {train: [1990-13-01, 1995-01-01]}\n")
+    assert main(["train", str(bad)]) == 2
+    assert "bad.yml, line 2: date 1990-13-01 (month must be in 1..12)" in capsys.readouterr().err
+
+
+def test_options_refuse_values_that_would_ruin_training(two_basins):
+    with pytest.raises(ValueError, match="FitOptions.learning_rate must be positive, got inf"):
+        FitOptions(learning_rate=float("inf"))
+    with pytest.raises(ValueError, match="ModelOptions.window_days must be at least 1"):
+        ModelOptions(window_days=0)
+    short = ModelOptions(window_days=100, physical_starts=1, physical_search=10)
+    with pytest.raises(ValueError, match="spinup_days \\(365\\) must be shorter than .*\\(100\\)"):
+        train_models(two_basins, ["physical"], SHORT, short, FitOptions(epochs=1), progress=False)
+    # One model kind may be given as a string, not split into letters.
+    with pytest.raises(ValueError, match="unknown model\\(s\\) \\['hybird'\\]"):
+        train_models(two_basins, "hybird", SHORT, progress=False)
 
 
 def test_config_strings_become_objects():
@@ -162,6 +194,11 @@ def test_cli_train_evaluate_and_config_error(camels_root, tmp_path, capsys):
     assert main(["evaluate", str(run_dir), "--period", "validation"]) == 0
     validation = load_results(run_dir / "results_validation.nc")
     assert str(validation["time"].values[0])[:10] == "1986-10-01"
+    # The data start 1980-01-01, too late for a spin-up before 1980-10-01: as in training, the
+    # training period's first year is the spin-up.
+    assert main(["evaluate", str(run_dir), "--period", "train"]) == 0
+    train = load_results(run_dir / "results_train.nc")
+    assert str(train["time"].values[0])[:10] == "1981-10-01"
     test = load_results(run_dir / "results.nc")
     again = main(["evaluate", str(run_dir)])
     assert again == 0

@@ -17,6 +17,7 @@ the allowed keys or values.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,16 +94,20 @@ def _options(cls, mapping, where: str, skip=("solver", "sensitivity")):
     for name, value in mapping.items():
         default = fields[name].default
         ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = ok and math.isfinite(value)
         if isinstance(default, int) and not isinstance(default, bool):
             ok = ok and float(value).is_integer()
             value = int(value) if ok else value
         if not ok:
-            kind = "an integer" if isinstance(default, int) else "a number"
+            kind = "an integer" if isinstance(default, int) else "a finite number"
             raise ConfigError(f"{where}.{name} must be {kind}, got {value!r}")
         if value < 0 or (value == 0 and name not in ("physical_search", "dropout", "seed")):
             raise ConfigError(f"{where}.{name} must be positive, got {value!r}")
         values[name] = float(value) if isinstance(default, float) else value
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as err:  # the options' own rules (ranges, order of two values)
+        raise ConfigError(f"{where}: {err}") from None
 
 
 def _period(value, where: str) -> tuple[str, str]:
@@ -123,7 +128,9 @@ def parse_config(mapping: dict, *, base: Path | None = None) -> RunConfig:
     _check_keys(mapping, top, "the configuration")
     if "data" not in mapping:
         raise ConfigError("the configuration has no `data` (a CAMELS root, netCDF or 'synthetic')")
-    data = str(mapping["data"])
+    if not isinstance(mapping["data"], str) or not mapping["data"]:
+        raise ConfigError(f"data must be a path or 'synthetic', got {mapping['data']!r}")
+    data = mapping["data"]
     if data != "synthetic" and base is not None and not Path(data).is_absolute():
         data = str((base / data).resolve())
     basins = mapping.get("basins")
@@ -145,6 +152,13 @@ def parse_config(mapping: dict, *, base: Path | None = None) -> RunConfig:
     periods = _check_keys(mapping.get("periods", {}), ["train", "validation", "test"], "periods")
     defaults = Periods()
     validation = periods.get("validation", defaults.validation)
+    model = _options(ModelOptions, mapping.get("model", {}), "model")
+    training = _options(FitOptions, mapping.get("training", {}), "training")
+    if training.spinup_days >= model.window_days:
+        raise ConfigError(
+            f"training.spinup_days ({training.spinup_days}) must be shorter than "
+            f"model.window_days ({model.window_days}): no day of a window would be scored"
+        )
     return RunConfig(
         data=data,
         basins=basins,
@@ -158,10 +172,25 @@ def parse_config(mapping: dict, *, base: Path | None = None) -> RunConfig:
             validation=None if validation is None else _period(validation, "periods.validation"),
             test=_period(periods.get("test", defaults.test), "periods.test"),
         ),
-        model=_options(ModelOptions, mapping.get("model", {}), "model"),
-        training=_options(FitOptions, mapping.get("training", {}), "training"),
+        model=model,
+        training=training,
         raw=mapping,
     )
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader whose impossible dates name their line."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as err:
+            raise ValueError(
+                f"line {node.start_mark.line + 1}: date {node.value} ({err})"
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 def read_config(path: str | Path) -> RunConfig:
@@ -170,9 +199,11 @@ def read_config(path: str | Path) -> RunConfig:
     if not path.is_file():
         raise ConfigError(f"configuration file {path} does not exist")
     try:
-        mapping = yaml.safe_load(path.read_text())
+        mapping = yaml.load(path.read_text(), Loader=_Loader)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    except ValueError as err:  # a date YAML recognises but cannot build, e.g. 1990-13-01
+        raise ConfigError(f"{path}, {err}") from None
     if mapping is None:
         raise ConfigError(f"{path} is empty")
     return parse_config(mapping, base=path.parent)

@@ -24,10 +24,11 @@ from .train import load_models, run_models, save_models, train_models
 def load_data(config: RunConfig) -> xr.Dataset:
     """The dataset a configuration names: a CAMELS-US root, a netCDF file or `synthetic`."""
     from .data import load, synthetic
+    from .data._dataset import select_basins
 
     if config.data == "synthetic":
         ds = synthetic()
-        return ds if config.basins is None else ds.sel(basin=config.basins)
+        return ds if config.basins is None else select_basins(ds, config.basins, source="synthetic")
     return load(config.data, **({"basins": config.basins} if config.basins else {}))
 
 
@@ -100,7 +101,9 @@ def train_run(
 
 
 def evaluate_run(run_dir: str | Path, period: str = "test") -> xr.Dataset:
-    """Evaluate a trained run directory on its `train`, `validation` or `test` period.
+    """Evaluate a trained run directory on its `train`, `validation` or `test` period (each
+    after a spin-up before it; the training period's first `spinup_days` are that spin-up, as
+    in training, so its scores start after them).
 
     Writes `results_<period>.nc` and `metrics_<period>.csv` (the test period's are also the
     run's `results.nc`) and returns the results Dataset.
@@ -118,12 +121,15 @@ def evaluate_run(run_dir: str | Path, period: str = "test") -> xr.Dataset:
         raise ValueError(
             f"period must be one of train, validation, test (and defined), got {period!r}"
         )
+    spinup = config.training.spinup_days
+    if period == "train":  # as in training, its first spin-up days spin the states up
+        dates = (str((pd.Timestamp(dates[0]) + pd.Timedelta(days=spinup)).date()), dates[1])
     info = json.loads((run_dir / "run.json").read_text())
     ds = load_data(dataclasses.replace(config, basins=info["basins"]))
     models = load_models(
         run_dir / "models", config.models, len(info["basins"]), config.model_options()
     )
-    results = run_models(models, ds, dates, spinup_days=config.training.spinup_days)
+    results = run_models(models, ds, dates, spinup_days=spinup)
     results.attrs["period"] = period
     _write_results(results, run_dir, f"_{period}")
     return results

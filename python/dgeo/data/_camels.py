@@ -171,6 +171,7 @@ def _resolve_basins(
         if not index:
             raise DataError(f"no forcing files found below {searched}")
         return list(index)
+    basins = [basins] if isinstance(basins, str) else basins
     return check_basin_list([_normalise_basin_id(b) for b in basins])
 
 

@@ -163,12 +163,16 @@ def check_basin_list(basins: list[str]) -> list[str]:
 
 
 def select_basins(ds: xr.Dataset, basins, *, source: object) -> xr.Dataset:
-    """`ds` restricted to `basins` (in that order); `DataError` names basins not in `source`."""
+    """`ds` restricted to `basins` (in that order; one id may be given as a string);
+    `DataError` names basins not in `source`, with the zero-padded id when that one exists."""
+    basins = [basins] if isinstance(basins, str) else basins
     wanted = check_basin_list([str(b) for b in basins])
     present = set(ds["basin"].to_numpy().astype(str))
     missing = [b for b in wanted if b not in present]
     if missing:
-        raise DataError(f"{source}: basin(s) {', '.join(missing)} not in the file")
+        padded = [b.zfill(8) for b in missing if b.isdigit() and b.zfill(8) in present]
+        hint = f" (basin ids are strings: did you mean {', '.join(padded)}?)" if padded else ""
+        raise DataError(f"{source}: basin(s) {', '.join(missing)} not in the file{hint}")
     return ds.sel(basin=wanted)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._dataset import check_axes
 from ._errors import DataError
 
 
@@ -25,11 +26,16 @@ def water_years(first: int, last: int) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def select_period(ds: xr.Dataset, start, end) -> xr.Dataset:
-    """Days `start` .. `end` (inclusive) of `ds`; an error if the data do not cover them."""
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    """Days `start` .. `end` (inclusive) of `ds`; an error if the data do not cover them or
+    the time axis is not daily and increasing (`check_axes`)."""
+    try:
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+    except ValueError as err:
+        raise DataError(f"period {start}..{end}: not a date ({err})") from None
     if end < start:
         raise DataError(f"period {start.date()}..{end.date()} ends before it starts")
-    first, last = pd.Timestamp(ds["time"].values[0]), pd.Timestamp(ds["time"].values[-1])
+    _, time = check_axes(ds)
+    first, last = pd.Timestamp(time[0]), pd.Timestamp(time[-1])
     if start < first or end > last:
         raise DataError(
             f"period {start.date()}..{end.date()} is not covered by the data "

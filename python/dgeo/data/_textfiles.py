@@ -7,6 +7,7 @@ look right, a slow line-by-line scan finds the first bad line so the error can n
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,8 @@ def read_numeric_table(path: Path, skip: int, names: list[str]) -> np.ndarray:
     """Read an all-numeric whitespace table (rows x len(names)) after `skip` header lines."""
     numeric = set(range(len(names)))
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "no data": reported below, with path
             data = np.loadtxt(path, skiprows=skip, ndmin=2, dtype=np.float64)
     except ValueError:
         raise malformed(path, skip, names, numeric) from None

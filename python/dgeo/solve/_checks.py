@@ -137,6 +137,8 @@ def check_gradients(
     perturbed runs per parameter gives every basin's difference quotient. The step is `step`
     times the parameter's range. Needs `jax.config.update("jax_enable_x64", True)`.
     """
+    if not 0 < step <= 1e-2:
+        raise ValueError(f"step is a fraction of each parameter's range in (0, 0.01], got {step}")
     if not jax.config.jax_enable_x64:
         raise RuntimeError(
             'check_gradients runs in float64: call jax.config.update("jax_enable_x64", True) first'

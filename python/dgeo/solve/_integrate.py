@@ -86,6 +86,7 @@ def integrate(
     missing = [name for name in model.parameter_names if name not in params]
     if missing:
         raise ValueError(f"params lack {missing} needed by {type(model).__name__}")
+    _check_shapes(model, forcing, params, initial_state)
     like = forcing[next(iter(model.forcings))][0]
     if initial_state is None:
         initial_state = {name: jnp.zeros_like(like) for name in model.states}
@@ -98,6 +99,24 @@ def integrate(
     if isinstance(sensitivity, Forward):
         return forward_mode(run, model, params, forcing, initial_state)
     return run(model, params, forcing, initial_state)
+
+
+def _check_shapes(model, forcing, params, initial_state) -> None:
+    """Shapes are static under `jit`, so this costs nothing: every forcing (time, *basin) with
+    one shape and at least one day, every parameter and initial state (*basin)."""
+    shapes = {name: jnp.shape(forcing[name]) for name in model.forcings}
+    if len(set(shapes.values())) != 1 or not next(iter(shapes.values())):
+        raise ValueError(f"forcing arrays must share one (time, basin) shape, got {shapes}")
+    days, *basins = next(iter(shapes.values()))
+    if days == 0:
+        raise ValueError("forcing has no days")
+    for kind, tree in (("params", params), ("initial_state", initial_state or {})):
+        names = model.parameter_names if kind == "params" else tree
+        wrong = {k: jnp.shape(tree[k]) for k in names if jnp.shape(tree[k]) != tuple(basins)}
+        if wrong:
+            raise ValueError(
+                f"{kind} must have the forcing's basin shape {tuple(basins)}, got {wrong}"
+            )
 
 
 def _scan_days(model, params, forcing, initial_state, solver, sensitivity, save, accumulate):

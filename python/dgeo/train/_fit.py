@@ -8,6 +8,7 @@ the joint run equivalent to independent per-basin runs, at the cost of one.
 from __future__ import annotations
 
 import json
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -45,6 +46,29 @@ class FitOptions:
     min_learning_rate: float = 1e-4
     spinup_days: int = 365
     seed: int = 0
+
+    def __post_init__(self):
+        check_option(self, "epochs", self.epochs >= 1, "at least 1")
+        check_option(self, "learning_rate", 0 < self.learning_rate < math.inf, "positive")
+        check_option(self, "patience", self.patience >= 1, "at least 1")
+        check_option(self, "plateau_patience", self.plateau_patience >= 1, "at least 1")
+        check_option(self, "plateau_factor", 0 < self.plateau_factor < 1, "between 0 and 1")
+        check_option(
+            self,
+            "min_learning_rate",
+            0 < self.min_learning_rate <= self.learning_rate,
+            f"positive and at most learning_rate ({self.learning_rate})",
+        )
+        check_option(self, "spinup_days", self.spinup_days >= 0, "0 or more")
+
+
+def check_option(options, name: str, ok: bool, rule: str) -> None:
+    """`ValueError` naming the option of `options` whose value breaks `rule` (written so that
+    NaN breaks every rule)."""
+    if not ok:
+        raise ValueError(
+            f"{type(options).__name__}.{name} must be {rule}, got {getattr(options, name)!r}"
+        )
 
 
 @dataclass

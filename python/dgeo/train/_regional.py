@@ -9,6 +9,7 @@ basins and period only: nothing leaks from held-out basins or the test period.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from ..data import KRATZERT_ATTRIBUTES, DataError, attribute_matrix
+from ..data._dataset import select_basins
 from ..models import (
     REGIONAL_FORCINGS,
     REGIONAL_MODELS,
@@ -32,7 +34,7 @@ from ..models import (
 from ..nn import Standardiser
 from ..physics import ExpHydro
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
-from ._fit import _zero_nonfinite, adam_update, nonfinite, warn_nonfinite
+from ._fit import _zero_nonfinite, adam_update, check_option, nonfinite, warn_nonfinite
 from ._search import search_starts
 from ._windows import (
     Series,
@@ -83,6 +85,29 @@ class RegionalOptions:
     seed: int = 0
     solver: AbstractSolver = Discrete()
     sensitivity: AbstractSensitivity = Backprop()
+
+    def __post_init__(self):
+        at_least_one = ("width", "filters", "kernel", "hidden", "epochs", "batch_size")
+        for name in (*at_least_one, "window_days", "stride_days"):
+            check_option(self, name, getattr(self, name) >= 1, "at least 1")
+        check_option(self, "dropout", 0 <= self.dropout < 1, "in [0, 1)")
+        rate = self.learning_rate
+        check_option(self, "learning_rate", rate is None or 0 < rate < math.inf, "positive")
+        check_option(
+            self,
+            "learning_rates",
+            all(0 < r < math.inf for r in self.learning_rates.values()),
+            "positive for every kind",
+        )
+        check_option(self, "min_learning_rate", 0 < self.min_learning_rate < math.inf, "positive")
+        check_option(self, "clip_norm", 0 < self.clip_norm < math.inf, "positive")
+        check_option(
+            self,
+            "spinup_days",
+            0 <= self.spinup_days < self.window_days,
+            f"0 or more and shorter than window_days ({self.window_days})",
+        )
+        check_option(self, "search", self.search >= 0, "0 or more")
 
 
 class Windows(NamedTuple):
@@ -283,7 +308,7 @@ def train_regional(
         raise ValueError(f"unknown regional model {kind!r}; models: {', '.join(REGIONAL_MODELS)}")
     o = options
     began = time.perf_counter()
-    subset = ds.sel(basin=list(basins))
+    subset = select_basins(ds, basins, source="the dataset")
     series = regional_series(subset, *period)
     check_observed(series, o.spinup_days, "training")
     attributes = attribute_matrix(subset, o.attributes)

@@ -21,7 +21,7 @@ from ..models import FORCINGS, MODELS, BasinModel, Physical, build
 from ..nn import Standardiser
 from ..physics import ExpHydro
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
-from ._fit import FitOptions, FitResult, fit, predict
+from ._fit import FitOptions, FitResult, check_option, fit, predict
 from ._search import search_starts
 from ._windows import Series, basin_series, check_observed, windows
 
@@ -56,6 +56,19 @@ class ModelOptions:
     stride_days: int = 365
     solver: AbstractSolver = Discrete()
     sensitivity: AbstractSensitivity = Backprop()
+
+    def __post_init__(self):
+        for name in (
+            "filters",
+            "kernel",
+            "hidden",
+            "physical_starts",
+            "window_days",
+            "stride_days",
+        ):
+            check_option(self, name, getattr(self, name) >= 1, "at least 1")
+        check_option(self, "dropout", 0 <= self.dropout < 1, "in [0, 1)")
+        check_option(self, "physical_search", self.physical_search >= 0, "0 or more")
 
 
 def _architecture(o: ModelOptions) -> dict:
@@ -107,10 +120,16 @@ def train_models(
     Returns (kind -> stacked basin models, kind -> fit result with history and validation NSE).
     Checkpoints go to `run_dir/checkpoints/<kind>` when `run_dir` is given.
     """
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     unknown = [k for k in kinds if k not in MODELS]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; models: {', '.join(MODELS)}")
     o, spinup = model_options, fit_options.spinup_days
+    if spinup >= o.window_days:
+        raise ValueError(
+            f"FitOptions.spinup_days ({spinup}) must be shorter than ModelOptions.window_days "
+            f"({o.window_days}): no day of a training window would be scored"
+        )
     # As in the paper, the first `spinup` days of every window (the first year of the
     # training period among them) spin the states up and are not scored.
     train = basin_series(ds, *periods.train)
