@@ -20,7 +20,8 @@ Usage: python benchmarks/regional.py [--quick] [--filter] [--scale-only] [--skip
        python benchmarks/regional.py --longer-lstm EPOCHS [--hidden H] [--pub]
        python benchmarks/regional.py --pub-validated   (PUB, best epoch on validation years)
        python benchmarks/regional.py --by-aridity   (the PUB NSE per aridity class and why
-                                                    basins fail, from the saved runs)
+                                                    basins fail, from the saved runs; the
+                                                    hybrid against longer-trained LSTMs)
 """
 
 from __future__ import annotations
@@ -174,6 +175,36 @@ def by_aridity(pub: xr.Dataset, ds: xr.Dataset, tag: str = "") -> dict:
     (RESULTS / f"regional_pub{tag}_by_aridity.json").write_text(json.dumps(out, indent=1))
     (RESULTS / f"regional_pub{tag}_by_aridity.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    return out
+
+
+def hybrid_versus(pub: xr.Dataset, other: xr.Dataset, ds: xr.Dataset, tag: str) -> dict:
+    """The regional hybrid of `pub` against the regional LSTM of another cross-validation (a
+    longer-trained one) in the same held-out basins: per aridity class, basin by basin, and on
+    the paper's filtered basins. Writes regional_pub_hybrid_vs_<tag>{.json,_by_aridity.md}."""
+    lstm = f"regional_{tag}"
+    metrics = xr.concat(
+        [
+            pub["metrics"].sel(model=["regional_hybrid"]),
+            other["metrics"].sel(model=["regional_lstm"]).assign_coords(model=[lstm]),
+        ],
+        "model",
+        join="exact",
+    )
+    both = xr.Dataset({"metrics": metrics})
+    name = f"regional_pub_hybrid_vs_{tag}"
+    by_aridity(both, ds, f"_hybrid_vs_{tag}")
+    nse = metrics.sel(metric="nse")
+    humid = ((ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)).sel(basin=both["basin"])
+    out = {
+        "basins_better": {
+            "regional_hybrid": int((nse.sel(model="regional_hybrid") > nse.sel(model=lstm)).sum()),
+            lstm: int((nse.sel(model=lstm) > nse.sel(model="regional_hybrid")).sum()),
+        },
+        "paper_filter": _nse_stats(both.isel(basin=humid.values)),
+    }
+    (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1))
     return out
 
 
@@ -486,6 +517,9 @@ if __name__ == "__main__":
                 saved = load_results(RUNS / name)
                 by_aridity(saved, caravan, tag)
                 failures(saved, caravan, tag)
+        for longer in sorted(RUNS.glob("pub_lstm_*.nc")):  # from --longer-lstm N --pub
+            tag = longer.stem.removeprefix("pub_")
+            hybrid_versus(load_results(RUNS / "pub.nc"), load_results(longer), caravan, tag)
         raise SystemExit
     if args.longer_lstm:
         longer_lstm(args.longer_lstm, args.hidden, args.pub)
