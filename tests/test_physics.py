@@ -204,6 +204,11 @@ def test_parameters_out_of_bounds_named(three_years):
 def test_shape_and_unit_mismatch_named(three_years):
     with pytest.raises(DataError, match=r"parameter 'f' has shape \(2,\), expected \(3,\)"):
         dgeo.simulate(MODEL, three_years, {**PARAMS, "f": [0.1, 0.1]})
+    with pytest.raises(DataError, match=r"parameter 'f' is not numeric: 'abc'"):
+        dgeo.simulate(MODEL, three_years, {**PARAMS, "f": "abc"})
+    by_member = xr.DataArray([0.01, 0.02, 0.03], dims="member")
+    with pytest.raises(DataError, match=r"parameter 'f' has dims \('member',\), expected"):
+        dgeo.simulate(MODEL, three_years, {**PARAMS, "f": by_member})
     bad = three_years.copy()
     bad["tmean"] = bad.tmean.assign_attrs(units="m/s")
     with pytest.raises(DataError, match=r"'tmean' has units 'm/s', expected 'degC'"):

@@ -19,12 +19,17 @@ from ._solvers import AbstractSolver, Discrete
 
 def _per_basin(value, name: str, basins: np.ndarray, what: str) -> np.ndarray:
     """A scalar, (basin,) array or DataArray over basin, as a float array aligned to `basins`."""
-    if isinstance(value, xr.DataArray) and "basin" in value.dims:
+    if isinstance(value, xr.DataArray) and value.ndim:
+        if value.dims != ("basin",):
+            raise DataError(f"{what} {name!r} has dims {value.dims}, expected ('basin',)")
         missing = sorted(set(basins) - set(value["basin"].values.astype(str)))
         if missing:
             raise DataError(f"{what} {name!r} has no value for basin(s) {', '.join(missing)}")
         value = value.sel(basin=list(basins)).to_numpy()
-    array = np.asarray(value, dtype=np.float64)
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"{what} {name!r} is not numeric: {value!r}") from None
     if array.ndim == 0:
         array = np.full(len(basins), float(array))
     if array.shape != (len(basins),):
