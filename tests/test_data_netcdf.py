@@ -126,7 +126,7 @@ def test_kfold_disjoint_cover_and_seeded():
 def test_load_dispatches_and_checks_basins(caravan_nc):
     ds = load(caravan_nc, basins=["01022500"])
     assert ds.sizes["basin"] == 1
-    with pytest.raises(DataError, match="basin.*99999999 not in the file"):
+    with pytest.raises(DataError, match="basin.*99999999 not found"):
         load(caravan_nc, basins=["99999999"])
 
 
@@ -143,9 +143,7 @@ def test_cli_error_is_one_line(tmp_path, capsys):
 
 
 def test_basin_selection_hints_and_single_id(caravan_nc):
-    with pytest.raises(
-        DataError, match="basin\\(s\\) 1022500 not in the file .*did you mean 01022500"
-    ):
+    with pytest.raises(DataError, match="basin\\(s\\) 1022500 not found .*did you mean 01022500"):
         load(caravan_nc, basins=[1022500])
     assert list(load(caravan_nc, basins="01022500")["basin"].values) == ["01022500"]
 

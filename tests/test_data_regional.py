@@ -129,7 +129,7 @@ def test_load_caravan(caravan, caravan_nc):
 
 
 def test_load_caravan_errors(caravan_nc, attributes_dir, tmp_path):
-    with pytest.raises(DataError, match="99999999 not in the file"):
+    with pytest.raises(DataError, match="99999999 not found"):
         load_caravan(caravan_nc, attributes_dir, basins=["01022500", "99999999"])
     with pytest.raises(DataError, match="attributes folder .*nowhere does not exist"):
         load_caravan(caravan_nc, tmp_path / "nowhere", basins=BASINS)

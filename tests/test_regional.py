@@ -254,7 +254,7 @@ def test_learning_rate_given_is_the_learning_rate_used(twins, rates, expected):
 def test_basin_list_and_options_checked_before_training(twins):
     basins = list(twins["basin"].values)
     for bad, problem in (
-        ([basins[0], "99999999"], "basin\\(s\\) 99999999 not in the file"),
+        ([basins[0], "99999999"], "basin\\(s\\) 99999999 not found"),
         ([basins[0], basins[0]], f"basins listed more than once: {basins[0]}"),
         ([], "the basin list is empty"),
     ):

@@ -28,7 +28,11 @@ def load_data(config: RunConfig) -> xr.Dataset:
 
     if config.data == "synthetic":
         ds = synthetic()
-        return ds if config.basins is None else select_basins(ds, config.basins, source="synthetic")
+        return (
+            ds
+            if config.basins is None
+            else select_basins(ds, config.basins, source="the synthetic twins")
+        )
     return load(config.data, **({"basins": config.basins} if config.basins else {}))
 
 

@@ -172,7 +172,7 @@ def select_basins(ds: xr.Dataset, basins, *, source: object) -> xr.Dataset:
     if missing:
         padded = [b.zfill(8) for b in missing if b.isdigit() and b.zfill(8) in present]
         hint = f" (basin ids are strings: did you mean {', '.join(padded)}?)" if padded else ""
-        raise DataError(f"{source}: basin(s) {', '.join(missing)} not in the file{hint}")
+        raise DataError(f"{source}: basin(s) {', '.join(missing)} not found{hint}")
     return ds.sel(basin=wanted)
 
 

@@ -308,7 +308,7 @@ def train_regional(
         raise ValueError(f"unknown regional model {kind!r}; models: {', '.join(REGIONAL_MODELS)}")
     o = options
     began = time.perf_counter()
-    subset = select_basins(ds, basins, source="the dataset")
+    subset = select_basins(ds, basins, source="the dataset given to train_regional")
     series = regional_series(subset, *period)
     check_observed(series, o.spinup_days, "training")
     attributes = attribute_matrix(subset, o.attributes)
