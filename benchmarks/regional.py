@@ -92,6 +92,11 @@ def _cross_validate_all(ds, options: dict, train_period, validation=None):
     return xr.concat(pieces, dim="model", data_vars="minimal", coords="minimal"), seconds
 
 
+def _paper_filter(ds: xr.Dataset) -> xr.DataArray:
+    """Jiang et al. (2020)'s basins: humid or frequently wet (True per basin)."""
+    return (ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)
+
+
 def _pub_json(stats: dict) -> dict:
     """The issue's regional_pub.json shape: {model: {"nse": {median, mean, std, n_negative}}}."""
     keys = ("median", "mean", "std", "n_negative")
@@ -195,7 +200,7 @@ def hybrid_versus(pub: xr.Dataset, other: xr.Dataset, ds: xr.Dataset, tag: str) 
     name = f"regional_pub_hybrid_vs_{tag}"
     by_aridity(both, ds, f"_hybrid_vs_{tag}")
     nse = metrics.sel(metric="nse")
-    humid = ((ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)).sel(basin=both["basin"])
+    humid = _paper_filter(ds).sel(basin=both["basin"])
     out = {
         "basins_better": {
             "regional_hybrid": int((nse.sel(model="regional_hybrid") > nse.sel(model=lstm)).sum()),
@@ -329,7 +334,7 @@ def main(
     began = time.perf_counter()
     ds = _caravan()
     if basin_filter:  # Jiang et al. (2020): humid or frequently wet basins
-        keep = (ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)
+        keep = _paper_filter(ds)
         ds = ds.sel(basin=ds["basin"].values[keep.values])
     options = OPTIONS
     if quick:
@@ -366,7 +371,7 @@ def main(
     by_aridity(pub, ds, tag)
     failures(pub, ds, tag)
     # The same predictions scored on the basins that pass the paper's filter only.
-    humid = ((ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)).values
+    humid = _paper_filter(ds).values
     pub_humid_stats = _nse_stats(pub.isel(basin=humid))
 
     # 2. Temporal test on all basins; 4. epoch times at this size come from the same fits.

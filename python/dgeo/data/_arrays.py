@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from ._dataset import series_variable
+from ._dataset import located, series_variable
 from ._errors import DataError
 from ._units import convert, implausible
 
@@ -36,21 +35,17 @@ def to_time_major(
         found = implausible(name, values, var.attrs["units"])
         if found is not None:
             bad, problem = found
-            raise DataError(f"{problem}, at {_where(ds, *bad[0])}")
+            raise DataError(f"{problem}, at {located(ds, *bad[0][::-1])}")
         values = convert(values, var.attrs["units"], units, variable=name)
         if not allow_nan:
             bad = np.argwhere(~np.isfinite(values))
             if bad.size:
                 raise DataError(
                     f"variable {name!r} has {len(bad)} missing or non-finite value(s); first at "
-                    f"{_where(ds, *bad[0])}"
+                    f"{located(ds, *bad[0][::-1])}"
                 )
         out[name] = values.astype(dtype)
     return out
-
-
-def _where(ds: xr.Dataset, t: int, b: int) -> str:
-    return f"basin {ds['basin'].values[b]} on {pd.Timestamp(ds['time'].values[t]).date()}"
 
 
 def from_time_major(

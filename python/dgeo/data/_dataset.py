@@ -42,6 +42,11 @@ class ValidationReport:
         return "\n".join(lines)
 
 
+def located(ds: xr.Dataset, basin: int, time: int) -> str:
+    """'basin <id> on <date>' for the (basin, time) position of an error."""
+    return f"basin {ds['basin'].values[basin]} on {pd.Timestamp(ds['time'].values[time]).date()}"
+
+
 def series_variable(ds: xr.Dataset, name: str) -> xr.DataArray:
     """Variable `name` of `ds`, checked to exist, to have dims (basin, time) and units."""
     if name not in ds.variables:
@@ -125,8 +130,7 @@ def validate(ds: xr.Dataset, require: Sequence[str] = ()) -> ValidationReport:
         )
         if found is not None:
             bad, problem = found
-            b, t = bad[0]
-            raise DataError(f"{problem}, at basin {basins[b]} on {pd.Timestamp(time[t]).date()}")
+            raise DataError(f"{problem}, at {located(ds, *bad[0])}")
     missing = pd.DataFrame(
         {v: ds[v].isnull().sum("time").to_numpy() for v in series},
         index=pd.Index(basins, name="basin"),

@@ -39,6 +39,11 @@ def _per_basin(value, name: str, basins: np.ndarray, what: str) -> np.ndarray:
     return array
 
 
+def _listed(basins: np.ndarray, values: np.ndarray, bad: np.ndarray) -> str:
+    """The first five offending basins with their values, for an error message."""
+    return ", ".join(f"{basins[i]}: {values[i]:g}" for i in bad[:5])
+
+
 def check_parameters(
     model: PhysicalModel, params: Mapping, basins: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -57,8 +62,9 @@ def check_parameters(
         values = _per_basin(params[p.name], p.name, basins, "parameter")
         bad = np.flatnonzero(~((values >= p.lower) & (values <= p.upper)))
         if bad.size:
-            shown = ", ".join(f"{basins[i]}: {values[i]:g}" for i in bad[:5])
-            problems.append(f"{p.name} outside [{p.lower}, {p.upper}] {p.units} ({shown})")
+            problems.append(
+                f"{p.name} outside [{p.lower}, {p.upper}] {p.units} ({_listed(basins, values, bad)})"
+            )
         out[p.name] = values
     if problems:
         raise DataError("parameters out of bounds: " + "; ".join(problems))
@@ -100,8 +106,9 @@ def prepare(model, forcing: xr.Dataset, params, initial_state, dtype):
     for name, values in state.items():
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
-            shown = ", ".join(f"{basins[i]}: {values[i]:g}" for i in bad[:5])
-            raise DataError(f"initial state {name!r} must be finite ({shown})")
+            raise DataError(
+                f"initial state {name!r} must be finite ({_listed(basins, values, bad)})"
+            )
     as_jax = lambda tree: {k: jnp.asarray(v, dtype=dtype) for k, v in tree.items()}
     return basins, as_jax(arrays), as_jax(checked), as_jax(state)
 
