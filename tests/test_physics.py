@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,6 +14,10 @@ from conftest import PARAMS
 from dgeo.data import DataError, load_camels_us
 
 MODEL = dgeo.ExpHydro()
+
+
+def type_name(value) -> str:
+    return type(value).__name__
 
 
 def numpy_exphydro(prcp, tmean, dayl_s, f, smax, qmax, df, tmax, tmin):
@@ -64,6 +69,43 @@ def test_float32_production_close_to_float64(three_years):
     q64 = dgeo.simulate(MODEL, three_years, PARAMS, dtype=np.float64).q
     assert q32.dtype == np.float32
     np.testing.assert_allclose(q32, q64, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("solver", [diffrax.Tsit5(), diffrax.Kvaerno5()], ids=type_name)
+def test_continuous_float32_with_x64_on(three_years, solver):
+    # With x64 on (as here), float64 solver times once promoted float32 states: a crash.
+    continuous = dgeo.Continuous(solver)
+    q32 = dgeo.simulate(MODEL, three_years, PARAMS, solver=continuous).q
+    q64 = dgeo.simulate(MODEL, three_years, PARAMS, solver=continuous, dtype=np.float64).q
+    assert q32.dtype == np.float32
+    np.testing.assert_allclose(q32, q64, rtol=1e-2, atol=1e-2)  # within the solver tolerance
+
+
+def test_implicit_solver_float32_does_not_stall(camels_root):
+    # The README's example: with Newton held to the controller's rtol = 1e-5, float32
+    # rounding stalled the iteration on 1980-02-20 and every step of that day was rejected.
+    ds = load_camels_us(camels_root, basins=["01022500", "04296000"], attributes=False)
+    params = {"f": 0.02, "smax": 800.0, "qmax": 20.0, "df": 2.0, "tmax": 1.0, "tmin": -1.0}
+    spring = ds.sel(time=slice("1980-01-01", "1980-03-31"))
+    result = dgeo.simulate(MODEL, spring, params, solver=dgeo.Continuous(diffrax.Kvaerno5()))
+    assert result.attrs["failed_days"] == 0
+    # Fixed steps with an implicit solver took diffrax's error about tolerances; now they run.
+    fixed = dgeo.Continuous(diffrax.Kvaerno5(), substeps=8)
+    q = dgeo.simulate(MODEL, spring, params, solver=fixed, dtype=np.float64).q
+    np.testing.assert_allclose(q, result.q, rtol=1e-2, atol=1e-2)
+
+
+def test_implicit_solver_solves_basin_by_basin(three_years):
+    # One joint solve shares step sizes (and a dense Newton Jacobian) across basins, which
+    # moves a basin's result by ~7e-4 mm/day here; basin by basin it is what it gets alone.
+    params = {"f": [0.02, 0.05, 0.01], "smax": [800, 300, 1200], "qmax": [20, 35, 12],
+              "df": [2.0, 4.0, 0.5], "tmax": [1.0, 0.0, 2.5], "tmin": [-1.0, -2.5, 0.0]}  # fmt: skip
+    year = three_years.sel(time=slice("1980-10-01", "1981-09-30"))
+    solver = dgeo.Continuous(diffrax.Kvaerno5())
+    together = dgeo.simulate(MODEL, year, params, solver=solver, dtype=np.float64).q
+    one = {k: v[1:2] for k, v in params.items()}
+    alone = dgeo.simulate(MODEL, year.isel(basin=[1]), one, solver=solver, dtype=np.float64).q
+    np.testing.assert_allclose(together.isel(basin=[1]), alone, rtol=0, atol=1e-7)
 
 
 def test_mass_balance_closes(three_years):
@@ -229,9 +271,11 @@ def test_kelvin_converted_at_boundary(three_years):
 
 def test_failed_adaptive_days_are_reported(three_years):
     solver = dgeo.Continuous(rtol=1e-12, atol=1e-12, max_steps_per_day=2)
-    with pytest.warns(UserWarning, match=r"solver failed on \d+ day"):
+    with pytest.warns(UserWarning, match=r"solver failed on \d+ day\(s\) \(\d{4}-\d\d-\d\d"):
         result = dgeo.simulate(MODEL, three_years, PARAMS, solver=solver, dtype=np.float64)
-    assert result.attrs["failed_days"] > 0
+    dates = result.attrs["failed_dates"].split()
+    assert result.attrs["failed_days"] == len(dates) > 0
+    assert set(dates) <= {str(t)[:10] for t in three_years.time.values}
 
 
 def test_override_of_unknown_flux_rejected():

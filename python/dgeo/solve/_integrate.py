@@ -25,13 +25,18 @@ class Trajectory(eqx.Module):
     - `series`: name -> (time, basin) values: start-of-day states and the day's fluxes.
     - `final_state`: name -> (basin,) states after the last day.
     - `total`: (basin,) sum over days of the accumulator, or None.
-    - `failed_days`: number of days on which an adaptive solver failed (0 when all is well).
+    - `failed`: (time,) 1 on the days on which an adaptive solver failed, else 0.
     """
 
     series: dict[str, Float[Array, "time *basin"]]
     final_state: dict[str, Float[Array, "*basin"]]
     total: Float[Array, "*basin"] | None
-    failed_days: Float[Array, ""]
+    failed: Float[Array, " time"]
+
+    @property
+    def failed_days(self) -> Float[Array, ""]:
+        """Number of days on which an adaptive solver failed (0 when all is well)."""
+        return jnp.sum(self.failed)
 
 
 def integrate(
@@ -125,18 +130,22 @@ def _scan_days(model, params, forcing, initial_state, solver, sensitivity, save,
     like = forcing[drivers[0]][0]
 
     def step(carry, forcing_t):
-        state, total, failed = carry
+        state, total = carry
         model_forcing = {name: forcing_t[name] for name in drivers}
         new_state, fluxes, ok = solver.day(model, state, model_forcing, params, adjoint)
         values = {**state, **fluxes}
         if accumulate is not None:
             total = total + accumulate(values, forcing_t)
+        series = {name: values[name] for name in save}
+        if ok is True:  # a solver that cannot fail (the discrete step) adds no output per day
+            return (new_state, total), (series, None)
         ok = jnp.all(jax.lax.stop_gradient(jnp.asarray(ok)) > 0)
-        failed = failed + jnp.where(ok, 0.0, 1.0).astype(failed.dtype)
-        return (new_state, total, failed), {name: values[name] for name in save}
+        return (new_state, total), (series, jnp.where(ok, 0.0, 1.0).astype(like.dtype))
 
-    init = (initial_state, jnp.zeros_like(like), jnp.zeros((), like.dtype))
-    (final, total, failed), series = sensitivity.scan(step, init, forcing)
+    init = (initial_state, jnp.zeros_like(like))
+    (final, total), (series, failed) = sensitivity.scan(step, init, forcing)
+    if failed is None:
+        failed = jnp.zeros(forcing[drivers[0]].shape[0], like.dtype)
     return Trajectory(series, final, total if accumulate is not None else None, failed)
 
 

@@ -138,7 +138,8 @@ def simulate(
 
     **Returns:** a (basin, time) Dataset with discharge `q`, every state (start of day, mm) and
     flux (mm/day) by name, the parameters (basin, parameter), the initial and final states
-    (basin, state) and the attribute `failed_days`. Bad input raises `DataError` naming it.
+    (basin, state), and the attributes `failed_days` and `failed_dates` (ISO dates separated by
+    spaces): the days on which an adaptive solver failed. Bad input raises `DataError`.
     """
     basins, arrays, params_j, state = prepare(model, forcing, params, initial_state, dtype)
     traj = integrate_jit(
@@ -159,14 +160,19 @@ def simulate(
     for label, values in (("initial_state", state), ("final_state", traj.final_state)):
         stacked = np.stack([np.asarray(values[s]) for s in model.states], axis=1)
         ds[label] = (("basin", "state"), stacked, {"units": "mm"})
+    failed = np.asarray(traj.failed) > 0
+    dates = [str(day)[:10] for day in forcing["time"].values[failed]]
     ds.attrs.update(
         model=type(model).__name__,
         solver=repr(solver),
-        failed_days=int(traj.failed_days),
+        failed_days=len(dates),
+        failed_dates=" ".join(dates),
     )
-    if int(traj.failed_days):
+    if dates:
+        shown = ", ".join(dates[:5]) + (f" and {len(dates) - 5} more" if len(dates) > 5 else "")
         warnings.warn(
-            f"the solver failed on {int(traj.failed_days)} day(s); results there are unreliable",
+            f"the solver failed on {len(dates)} day(s) ({shown}); results there are "
+            "unreliable. Raise max_steps_per_day or loosen rtol/atol of the Continuous solver.",
             stacklevel=2,
         )
     return ds
