@@ -5,7 +5,9 @@ from __future__ import annotations
 import diffrax
 import jax
 import jax.numpy as jnp
+import lineax as lx
 import numpy as np
+import optimistix as optx
 import pytest
 import xarray as xr
 
@@ -89,6 +91,39 @@ def test_implicit_solver_float32_does_not_stall(camels_root):
     fixed = dgeo.Continuous(diffrax.Kvaerno5(), substeps=8)
     q = dgeo.simulate(MODEL, spring, params, solver=fixed, dtype=np.float64).q
     np.testing.assert_allclose(q, result.q, rtol=1e-2, atol=1e-2)
+
+
+def test_newton_settings_given_by_the_user_are_kept():
+    lu = lx.LU()
+    user = diffrax.with_stepsize_controller_tols(diffrax.VeryChord)(kappa=0.5, linear_solver=lu)
+    solver, *_ = dgeo.Continuous(diffrax.Kvaerno5(root_finder=user)).configure(np.float32)
+    finder = solver.root_finder
+    assert (finder.kappa, finder.linear_solver, finder.atol) == (0.5, lu, 1e-5)
+    assert finder.rtol == pytest.approx(1e4 * np.finfo(np.float32).eps)  # floored in float32
+    own = diffrax.VeryChord(rtol=np.float32(1e-6), atol=1e-6, norm=optx.max_norm)
+    solver, *_ = dgeo.Continuous(diffrax.Kvaerno5(root_finder=own)).configure(np.float32)
+    assert solver.root_finder is own
+    # Implicit Euler's root finder is a Chord, not a VeryChord: it gets the tolerances too.
+    solver, *_ = dgeo.Continuous(diffrax.ImplicitEuler(), substeps=4).configure(np.float64)
+    assert (solver.root_finder.rtol, solver.root_finder.atol) == (1e-5, 1e-5)
+
+
+def test_explicit_solver_per_basin_on_request(three_years):
+    year = three_years.sel(time=slice("1980-10-01", "1981-09-30"))
+    params = {k: [v, v, v] for k, v in PARAMS.items()}
+    params["smax"] = [800.0, 300.0, 1200.0]
+    results = {
+        per_basin: dgeo.simulate(
+            MODEL, year, params, solver=dgeo.Continuous(per_basin=per_basin), dtype=np.float64
+        ).q.isel(basin=[1])
+        for per_basin in (False, True)
+    }
+    one = {k: v[1:2] for k, v in params.items()}
+    alone = dgeo.simulate(
+        MODEL, year.isel(basin=[1]), one, solver=dgeo.Continuous(), dtype=np.float64
+    ).q
+    np.testing.assert_allclose(results[True], alone, rtol=0, atol=1e-9)
+    assert float(abs(results[False] - alone).max()) > 1e-6  # jointly, the batch matters
 
 
 def test_implicit_solver_solves_basin_by_basin(three_years):
@@ -272,6 +307,15 @@ def test_failed_adaptive_days_are_reported(three_years):
     dates = result.attrs["failed_dates"].split()
     assert result.attrs["failed_days"] == len(dates) > 0
     assert set(dates) <= {str(t)[:10] for t in three_years.time.values}
+    # Under an outer vmap over basins, each gets its own count.
+    arrays = {
+        k: jnp.asarray(three_years[k].transpose("time", "basin").values) for k in ("prcp", "tmean")
+    }
+    arrays["dayl"] = jnp.asarray(three_years.dayl.transpose("time", "basin").values / 86400.0)
+    params = {k: jnp.full(3, v) for k, v in PARAMS.items()}
+    one = lambda f, p: dgeo.integrate(MODEL, f, p, solver=solver, save=())
+    counts = jax.vmap(one, in_axes=(1, 0))(arrays, params).failed_days
+    assert counts.shape == (3,) and int(counts.max()) > 0
 
 
 def test_override_of_unknown_flux_rejected():

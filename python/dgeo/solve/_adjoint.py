@@ -95,14 +95,13 @@ def _day_bwd(residuals, cotangents, perturbed, inputs, solver, static, backward_
         return neg(d_state), neg(d_theta)
 
     mu0 = jax.tree_util.tree_map(jnp.zeros_like, theta)
-    controller, dt0, _ = solver.controller()
-    time = lambda t: jnp.asarray(t, like.dtype)
+    method, controller, dt0, _ = solver.configure(like.dtype)
     back = diffrax.diffeqsolve(
         diffrax.ODETerm(adjoint_field),
-        solver.solver_for(like.dtype),
-        t0=time(1.0),
-        t1=time(0.0),
-        dt0=time(-dt0),
+        method,
+        t0=1.0,
+        t1=0.0,
+        dt0=-dt0,
         y0=(lam_state, mu0),
         stepsize_controller=controller,
         max_steps=backward_steps,

@@ -36,7 +36,7 @@ class Trajectory(eqx.Module):
     @property
     def failed_days(self) -> Float[Array, ""]:
         """Number of days on which an adaptive solver failed (0 when all is well)."""
-        return jnp.sum(self.failed)
+        return jnp.sum(self.failed, axis=-1)
 
 
 def integrate(
@@ -73,7 +73,7 @@ def integrate(
             "it non-invertible), so its discrete adjoint must recompute them from checkpoints, "
             "which is exactly Checkpoint(). Use Checkpoint() for memory that does not grow with T."
         )
-    if isinstance(sensitivity, Adjoint) and getattr(solver.solver, "root_finder", None) is not None:
+    if isinstance(sensitivity, Adjoint) and getattr(solver, "implicit", False):
         raise ValueError(
             f"Adjoint() with the implicit solver {type(solver.solver).__name__} is not supported: "
             "its backward adjoint solve against the interpolated forward solution diverges on "

@@ -42,6 +42,10 @@ class Discrete(AbstractSolver):
         return {k: state[k] + tendency[k] for k in model.states}, fluxes, True
 
 
+# diffrax's marker for "take this tolerance (or norm) from the step-size controller".
+_FROM_CONTROLLER = diffrax.with_stepsize_controller_tols(diffrax.VeryChord)().rtol
+
+
 class Continuous(AbstractSolver):
     """Integrate dS/dt = f(S, F(day)) over each day with a diffrax solver.
 
@@ -50,17 +54,22 @@ class Continuous(AbstractSolver):
     fluxes are their integrals over the day (quadrature states integrated with S), so the
     water balance closes to the solver tolerance.
 
-    Explicit solvers advance all basins in one solve with one step size, the error measured
-    over all of them; implicit ones solve each basin on its own (see `day`), so a basin's
-    result does not depend on the other basins in the batch.
-
     **Arguments:**
 
     - `solver`: any diffrax solver, e.g. `diffrax.Tsit5()`, `diffrax.Dopri5()` or the implicit
       `diffrax.Kvaerno5()`.
-    - `rtol`, `atol`: tolerances of the adaptive step-size controller.
+    - `rtol`, `atol`: tolerances of the adaptive step-size controller, and of an implicit
+      solver's Newton iteration unless its root finder was given its own (in float32 the
+      Newton rtol is floored, see `configure`; also with `substeps`).
     - `substeps`: if given, take this many fixed steps per day instead of adaptive ones.
     - `max_steps_per_day`: upper bound on adaptive steps per day.
+    - `per_basin`: solve each basin on its own (vmap) rather than all basins in one solve.
+      None (default) means yes for implicit solvers: one joint solve gives Newton a dense
+      Jacobian over all basins, whose cost grows with their square and cube (a year of 100
+      basins: 32 s jointly, 1.1 s per basin, benchmarks/results/implicit.md). Explicit
+      solvers are faster jointly (0.031 s against 0.064 s there), with one step size and the
+      error measured over all basins, so a basin's result depends, within the tolerance, on
+      the others in the batch; per basin it does not.
     """
 
     solver: diffrax.AbstractSolver = diffrax.Tsit5()
@@ -68,10 +77,15 @@ class Continuous(AbstractSolver):
     atol: float = 1e-5
     substeps: int | None = None
     max_steps_per_day: int = 64
+    per_basin: bool | None = None
 
     def __check_init__(self):
         if self.substeps is not None and self.substeps < 1:
             raise ValueError(f"substeps must be a positive integer, got {self.substeps}")
+
+    @property
+    def implicit(self) -> bool:
+        return isinstance(self.solver, diffrax.AbstractImplicitSolver)
 
     def controller(self):
         """(step-size controller, first step, maximum steps) for one day."""
@@ -80,26 +94,32 @@ class Continuous(AbstractSolver):
         controller = diffrax.PIDController(rtol=self.rtol, atol=self.atol)
         return controller, 0.5, self.max_steps_per_day
 
-    def solver_for(self, dtype) -> diffrax.AbstractSolver:
-        """`solver` for states of `dtype`: an implicit solver gets its Newton tolerances here.
+    def configure(self, dtype):
+        """(solver, step-size controller, first step, maximum steps) for states of `dtype`.
 
-        diffrax gives the Newton iteration the step-size controller's tolerances (and refuses
-        fixed steps). Its stopping test needs the iterates to change by less than 1 % of
-        those tolerances, which float32 cannot resolve at rtol = 1e-5 on storages of tens
-        of mm: the iteration stalls at rounding, every step is rejected and the day fails
-        (one day in 35 years on the README's two basins). The relative tolerance is floored
-        at 10^4 x the dtype's machine epsilon (1.2e-3 in float32, so the test asks for ~1e-5;
-        no change in float64), and fixed `substeps` use `rtol`, `atol` too. A root finder the
-        user set is left alone.
+        The first step is in `dtype`, which sets diffrax's time dtype: float64 times (x64 on)
+        would promote float32 states.
+
+        An implicit solver's root finder gets the tolerances diffrax would take from the
+        controller (diffrax refuses fixed steps without them), with rtol floored at 10^4 x
+        the dtype's machine epsilon. Newton's stopping test asks for changes below 1 % of
+        its tolerance, which float32 cannot resolve at rtol = 1e-5 on storages of tens of
+        mm: the iteration stalls at rounding, every step is rejected and the day fails (26
+        days on the 26 CAMELS basins). Floored at 1.2e-3, the test asks for ~1e-5; float64
+        is unchanged. Tolerances the root finder was given are left alone.
         """
-        finder = getattr(self.solver, "root_finder", None)
-        # diffrax marks "take the controller's tolerances" with a sentinel, not a number.
-        if not isinstance(finder, diffrax.VeryChord) or isinstance(finder.rtol, (int, float)):
-            return self.solver
-        rtol = max(self.rtol, 10_000 * float(jnp.finfo(dtype).eps))
-        norm = diffrax.PIDController(rtol=self.rtol, atol=self.atol).norm
-        chord = diffrax.VeryChord(rtol=rtol, atol=self.atol, norm=norm)
-        return eqx.tree_at(lambda s: s.root_finder, self.solver, chord)
+        controller, dt0, max_steps = self.controller()
+        solver = self.solver
+        finder = getattr(solver, "root_finder", None)
+        values = {
+            "rtol": max(self.rtol, 10_000 * float(jnp.finfo(dtype).eps)),
+            "atol": self.atol,
+            "norm": diffrax.PIDController(rtol=self.rtol, atol=self.atol).norm,
+        }
+        for name, value in values.items():
+            if getattr(finder, name, None) is _FROM_CONTROLLER:
+                solver = eqx.tree_at(lambda s, n=name: getattr(s.root_finder, n), solver, value)
+        return solver, controller, jnp.asarray(dt0, dtype), max_steps
 
     def solve(self, model, state, forcing, params, adjoint, *, dense=False) -> diffrax.Solution:
         """diffrax's solution of one day: y = (states, flux integrals) from t = 0 to 1."""
@@ -109,15 +129,13 @@ class Continuous(AbstractSolver):
 
         like = state[model.states[0]]
         zeros = {name: jnp.zeros_like(like) for name in model.fluxes}
-        controller, dt0, max_steps = self.controller()
-        # Times in the states' dtype: float64 times (x64 on) would promote float32 states.
-        time = lambda t: jnp.asarray(t, like.dtype)
+        solver, controller, dt0, max_steps = self.configure(like.dtype)
         return diffrax.diffeqsolve(
             diffrax.ODETerm(vector_field),
-            self.solver_for(like.dtype),
-            t0=time(0.0),
-            t1=time(1.0),
-            dt0=time(dt0),
+            solver,
+            t0=0.0,
+            t1=1.0,
+            dt0=dt0,
             y0=(state, zeros),
             args=(forcing, params),
             stepsize_controller=controller,
@@ -128,13 +146,12 @@ class Continuous(AbstractSolver):
         )
 
     def day(self, model, state, forcing, params, adjoint):
-        if isinstance(self.solver, diffrax.AbstractImplicitSolver) and state[model.states[0]].ndim:
-            # Basins never interact, but one joint solve would give Newton a dense Jacobian of
-            # (basins x (states + fluxes))^2 entries and an LU of its cube: a year of 100 basins
-            # took 32 s jointly, 1.1 s basin by basin (benchmarks/results/implicit.md), where
-            # each basin also gets its own step sizes and is held to the tolerance on its own.
-            one = lambda s, f, p: self.day(model, s, f, p, adjoint)
-            return jax.vmap(one)(state, forcing, params)
+        per_basin = self.implicit if self.per_basin is None else self.per_basin
+        if per_basin and state[model.states[0]].ndim:  # basins never interact
+            rest = {k: v for k, v in params.items() if k not in model.parameter_names}
+            per = {k: params[k] for k in model.parameter_names}
+            one = lambda s, f, p: self.day(model, s, f, {**rest, **p}, adjoint)
+            return jax.vmap(one)(state, forcing, per)
         if isinstance(adjoint, InterpolatingAdjoint):
             return adjoint.solve_day(self, model, state, forcing, params)
         solution = self.solve(model, state, forcing, params, adjoint)
