@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from dgeo import ExpHydro, plot, step_stability
+from dgeo import ExpHydro, evaluate, plot, step_stability
 from dgeo.data import load_caravan
 from dgeo.evaluate import (
     load_results,
@@ -186,7 +186,8 @@ def by_aridity(pub: xr.Dataset, ds: xr.Dataset, tag: str = "") -> dict:
 def hybrid_versus(pub: xr.Dataset, other: xr.Dataset, ds: xr.Dataset, tag: str) -> dict:
     """The regional hybrid of `pub` against the regional LSTM of another cross-validation (a
     longer-trained one) in the same held-out basins: per aridity class, basin by basin, and on
-    the paper's filtered basins. Writes regional_pub_hybrid_vs_<tag>{.json,_by_aridity.md}."""
+    the paper's filtered basins; also the mean of the two models' discharge, to see whether
+    their errors cancel. Writes regional_pub_hybrid_vs_<tag>{.json,_by_aridity.md}."""
     lstm = f"regional_{tag}"
     metrics = xr.concat(
         [
@@ -207,6 +208,15 @@ def hybrid_versus(pub: xr.Dataset, other: xr.Dataset, ds: xr.Dataset, tag: str) 
             lstm: int((nse.sel(model=lstm) > nse.sel(model="regional_hybrid")).sum()),
         },
         "paper_filter": _nse_stats(both.isel(basin=humid.values)),
+    }
+    mean_q = (
+        pub["qsim"].sel(model="regional_hybrid") + other["qsim"].sel(model="regional_lstm")
+    ) / 2
+    ensemble = evaluate.nse(pub["qobs"], mean_q, axis="time")
+    out["mean_of_both"] = {
+        "median": float(np.nanmedian(ensemble)),
+        "n_negative": int(np.sum(ensemble < 0)),
+        "n": int(np.sum(np.isfinite(ensemble))),
     }
     (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))
