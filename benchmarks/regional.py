@@ -209,10 +209,12 @@ def hybrid_versus(pub: xr.Dataset, other: xr.Dataset, ds: xr.Dataset, tag: str) 
         },
         "paper_filter": _nse_stats(both.isel(basin=humid.values)),
     }
-    mean_q = (
-        pub["qsim"].sel(model="regional_hybrid") + other["qsim"].sel(model="regional_lstm")
-    ) / 2
-    ensemble = evaluate.nse(pub["qobs"], mean_q, axis="time")
+    hybrid, longer = xr.align(  # the same basins and days, or an error (never an inner join)
+        pub["qsim"].sel(model="regional_hybrid", drop=True),
+        other["qsim"].sel(model="regional_lstm", drop=True),
+        join="exact",
+    )
+    ensemble = evaluate.nse(pub["qobs"], (hybrid + longer) / 2, axis="time")
     out["mean_of_both"] = {
         "median": float(np.nanmedian(ensemble)),
         "n_negative": int(np.sum(ensemble < 0)),
