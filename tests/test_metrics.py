@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from dgeo.evaluate import FLV_FLOOR, METRIC_INFO
 from dgeo.evaluate._metrics import (
     METRICS,
     bias,
@@ -161,13 +162,89 @@ def test_flv_hand_values():
 
 
 def test_flv_floor_and_zero_denominator():
-    # Zero flows are clipped to 1e-6 before the log: obs low 0, 1, 1 ->
-    # sum = 0 + 2 * (log 1 - log 1e-6) = 12 log 10; sim low 1, 1, 1 -> 0  ->  -100 * (-1) = 100
+    # mean(obs) = 58 / 10 = 5.8 -> floor eps = 0.058: obs low 0 -> 0.058, 1, 1 ->
+    # sum = 0 + 2 * (log 1 - log 0.058); sim low 1, 1, 1 -> 0  ->  -100 * (-1) = 100
     obs = np.array([0.0, 1.0, 1.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0])
     sim = np.array([1.0, 1.0, 1.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0])
     assert flv(obs, sim) == pytest.approx(100.0)
     # A constant obs low segment makes the denominator 0 -> NaN
     assert np.isnan(flv(sim, obs))
+    # ... also when it is constant only after the floor: three zeros fill the k = 3 segment
+    zeros = np.array([0.0, 0.0, 0.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0])
+    assert np.isnan(flv(zeros, sim))
+    # mean(obs) <= 0: no positive floor -> NaN
+    assert np.isnan(flv(-obs, sim))
+    assert np.isnan(flv(np.zeros(10), sim))
+
+
+# Ten days, k = floor(0.3 * 10 + 0.5) = 3. mean(obs) = (0 + 0.5 + 1 + 6 * 15 + 8.5) / 10 = 10,
+# so the floor is eps = 0.01 * 10 = 0.1. The sim's mean (about 14) differs, and its low flows
+# lie on other days than the obs's: the segments are sorted independently.
+OBS_Z = np.array([0.0, 0.5, 1.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0, 8.5])
+SIM_Z = np.array([20.0, 0.4, 20.0, 1e-5, 20.0, 20.0, 0.2, 20.0, 20.0, 20.0])
+
+
+def test_flv_hand_values_with_zero_and_near_zero_flows():
+    # obs low 0, 0.5, 1 -> 0.1, 0.5, 1: sum (log o - log 0.1) = log 5 + log 10 = log 50
+    # sim low 1e-5, 0.2, 0.4 -> 0.1, 0.2, 0.4: sum (log s - log 0.1) = log 2 + log 4 = log 8
+    expected = -100 * (math.log(8) - math.log(50)) / math.log(50)
+    assert flv(OBS_Z, SIM_Z) == pytest.approx(expected)
+    assert expected == pytest.approx(46.85, abs=0.01)
+    # a negative or zero simulated day counts as the floor too
+    for low in (0.0, -0.3, 0.09):
+        assert flv(OBS_Z, np.where(SIM_Z == 1e-5, low, SIM_Z)) == pytest.approx(expected)
+    # ... but a flow just above it enters unchanged: 0.11 -> log(0.2/0.11) + log(0.4/0.11)
+    above = flv(OBS_Z, np.where(SIM_Z == 1e-5, 0.11, SIM_Z))
+    qsl = math.log(0.2 / 0.11) + math.log(0.4 / 0.11)
+    assert above == pytest.approx(-100 * (qsl - math.log(50)) / math.log(50))
+    # floor = 0.05 -> eps = 0.5: obs 0.5, 0.5, 1 -> log 2; sim 0.5, 0.5, 0.5 -> 0  ->  100
+    assert flv(OBS_Z, SIM_Z, floor=0.05) == pytest.approx(100.0)
+    assert FLV_FLOOR == 0.01
+    with pytest.raises(ValueError, match="floor must be positive"):
+        flv(OBS_Z, SIM_Z, floor=0.0)
+
+
+def test_flv_one_near_zero_simulated_day_no_longer_dominates():
+    # mean(obs) = (0.1 + 0.2 + 0.4 + 5 * 1 + 2 + 2.3) / 10 = 1 -> eps = 0.01.
+    # obs low 0.1, 0.2, 0.4: sum (log o - log 0.1) = log 2 + log 4 = log 8.
+    obs = np.array([1.0, 0.1, 1.0, 0.2, 1.0, 2.0, 0.4, 1.0, 2.3, 1.0])
+    sim = np.where(obs == 0.1, 1e-6, obs)  # right except one day at 1e-6 mm/day
+    # sim low 1e-6 -> 0.01, 0.2, 0.4: log 20 + log 40 = log 800
+    # -> -100 * (log 800 - log 8) / log 8 = -100 log 100 / log 8 = -221.5 %. The old floor of
+    # 1e-6 gave -100 * (log 2e5 + log 4e5 - log 8) / log 8 = -1107.3 %: every term of the segment
+    # moves by log(o_min / s_min), however far below any measurable flow s_min is.
+    expected = -100 * math.log(100) / math.log(8)
+    assert flv(obs, sim) == pytest.approx(expected)
+    old = -100 * (math.log(2e5) + math.log(4e5) - math.log(8)) / math.log(8)
+    assert (expected, old) == pytest.approx((-221.5, -1107.3), abs=0.1)
+    # the shift is bounded by log(o_min / eps): where the observed minimum is itself at the
+    # floor, a simulated 1e-6 (or 0, or a negative flow) instead of 0.01 costs nothing
+    obs_low = np.where(obs == 0.1, 0.01, obs)
+    obs_low[5] += 0.09  # keeps mean(obs) = 1
+    for tiny in (1e-6, 0.0, -0.5):
+        assert flv(obs_low, np.where(obs_low == 0.01, tiny, obs_low)) == pytest.approx(0.0)
+
+
+def test_flv_floor_uses_the_mean_of_the_paired_days():
+    # A gap in sim on the day obs = 100 drops that day: mean(obs) over the other ten days is
+    # (0 + 0.5 + 1 + 6 * 15 + 8.5) / 10 = 10 (not 200 / 11), so the values of the gap-free
+    # hand case come back (k = floor(0.3 * 10 + 0.5) = 3 on the ten paired days).
+    obs = np.append(OBS_Z, 100.0)
+    sim = np.append(SIM_Z, np.nan)
+    expected = -100 * (math.log(8) - math.log(50)) / math.log(50)
+    assert flv(obs, sim) == pytest.approx(expected)
+
+
+def test_flv_is_at_most_100_and_sign():
+    obs, sim = _flows(300, seed=5)
+    for s in (sim, 0.5 * sim, np.sqrt(sim), sim**2, np.full_like(sim, 2.0)):
+        assert flv(obs, s) <= 100.0 + 1e-9
+    assert flv(obs, np.full_like(obs, 2.0)) == pytest.approx(100.0)  # flat low segment
+    # deeper low flows (a steeper recession into the dry days) -> negative. Flows of at least 1
+    # keep the squares above the floor (obs**2 of flows below 1 would sink under it).
+    high = obs / obs.min()
+    assert flv(high, high**2) == pytest.approx(-100.0)
+    assert flv(high, np.sqrt(high)) == pytest.approx(50.0)
 
 
 # ----------------------------------------------------------------------------- identities
@@ -348,6 +425,37 @@ def test_metrics_table_dims_coords_and_values():
     sub = metrics_table(obs, sim, metrics=["rmse", "nse"])
     assert list(sub.metric.values) == ["rmse", "nse"]
     np.testing.assert_allclose(sub.sel(metric="nse"), table.sel(metric="nse"))
+
+
+def test_metric_info_covers_every_metric():
+    assert set(METRIC_INFO) == set(METRICS)
+    units = {name: info.units for name, info in METRIC_INFO.items()}
+    assert units == {
+        "nse": "1",
+        "kge": "1",
+        "mnse": "1",
+        "pfab": "%",
+        "fhv": "%",
+        "flv": "%",
+        "rmse": "mm/day",
+        "bias": "%",
+    }
+    for name, info in METRIC_INFO.items():
+        assert info.long_name and info.long_name == METRIC_INFO[name][1]
+
+
+def test_metrics_table_carries_units_and_long_names():
+    obs, sim = _basin_data()
+    table = metrics_table(obs, sim)
+    assert table.coords["metric_units"].dims == ("metric",)
+    for name in METRICS:
+        row = table.sel(metric=name)
+        assert row.coords["metric_units"].item() == METRIC_INFO[name].units
+        assert row.coords["metric_long_name"].item() == METRIC_INFO[name].long_name
+    assert "metric_units" in table.attrs["description"]
+    # a subset in another order keeps each unit with its metric
+    sub = metrics_table(obs, sim, metrics=["rmse", "nse", "bias"])
+    assert list(sub.coords["metric_units"].values) == ["mm/day", "1", "%"]
 
 
 def test_metrics_table_errors():

@@ -1,7 +1,10 @@
 """Evaluation: NaN-aware skill metrics, the results Dataset of a run, snow inference against SWE."""
 
 from ._metrics import (
+    FLV_FLOOR,
+    METRIC_INFO,
     METRICS,
+    MetricInfo,
     bias,
     fhv,
     flv,
@@ -18,7 +21,10 @@ from ._results import load_results, results_dataset, save_results
 from ._snow import perennial_snow, snow_correlation, snow_summary
 
 __all__ = [
+    "FLV_FLOOR",
     "METRICS",
+    "METRIC_INFO",
+    "MetricInfo",
     "bias",
     "fhv",
     "flv",

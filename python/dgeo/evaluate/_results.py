@@ -10,15 +10,25 @@ import xarray as xr
 from ..physics import PhysicalModel
 from ._metrics import metrics_table
 
+#: Forcings copied into the results Dataset when the series has them: units, long name.
+FORCING_INFO = {
+    "prcp": ("mm/day", "precipitation"),
+    "tmean": ("degC", "daily mean air temperature"),
+}
+
 
 def results_dataset(series, outputs: dict, parameters: dict, physics: PhysicalModel) -> xr.Dataset:
     """One Dataset for every model of a run, with a `model` dimension.
 
     - `qobs` (basin, time) and `qsim` (model, basin, time) in mm/day;
+    - the forcings `prcp` (mm/day) and `tmean` (degC) as (basin, time), when `series.inputs`
+      has them (for hydrographs with precipitation);
     - every state (mm) and flux (mm/day) of the physics, and `q_physical` (the P-RNN discharge
       inside the hybrid), as (model, basin, time), NaN for models without them;
     - `parameters` (model, basin, parameter) with `parameter_units`, NaN for neural models;
-    - `metrics` (model, basin, metric) from `dgeo.evaluate.METRICS` on qobs vs qsim.
+    - `metrics` (model, basin, metric) from `dgeo.evaluate.METRICS` on qobs vs qsim, with the
+      units and long name of each metric (`dgeo.evaluate.METRIC_INFO`) in the coordinates
+      `metric_units` and `metric_long_name`.
 
     `series` is a `dgeo.train.Series` of the scored period and `outputs` kind -> name ->
     (basin, time) arrays, as `dgeo.train.simulate_models` returns them.
@@ -32,6 +42,15 @@ def results_dataset(series, outputs: dict, parameters: dict, physics: PhysicalMo
         {"units": "mm/day", "long_name": "observed discharge"},
     )
     shape = (len(series.basins), len(series.time))
+    for name, (unit, long_name) in FORCING_INFO.items():
+        if name in series.inputs:
+            values = np.asarray(series.inputs[name], dtype=np.float32)
+            if values.shape != shape:
+                raise ValueError(
+                    f"series.inputs[{name!r}] has shape {values.shape}, expected (basin, time) "
+                    f"{shape} over the scored period"
+                )
+            ds[name] = (("basin", "time"), values, {"units": unit, "long_name": long_name})
     units = {**dict.fromkeys(physics.states, "mm"), **dict.fromkeys(physics.fluxes, "mm/day")}
     units["q_physical"] = "mm/day"
     names = ["q", *[n for n in units if n != "q" and any(n in o for o in outputs.values())]]
@@ -54,6 +73,7 @@ def results_dataset(series, outputs: dict, parameters: dict, physics: PhysicalMo
         parameter=list(physics.parameter_names),
         parameter_units=("parameter", [p.units for p in physics.parameters]),
     )
+    # metrics_table's attributes and metric_units / metric_long_name coordinates carry over
     ds["metrics"] = xr.concat(
         [metrics_table(ds["qobs"], ds["qsim"].sel(model=k)) for k in kinds], dim="model"
     ).assign_coords(model=kinds)
