@@ -18,6 +18,15 @@ from ._integrate import Trajectory, integrate
 from ._sensitivity import AbstractSensitivity, Backprop
 from ._simulate import prepare
 from ._solvers import AbstractSolver, Discrete
+from ._types import (
+    DataTypeError,
+    check_callable,
+    check_instance,
+    check_number,
+    check_physical_model,
+    check_sensitivity,
+    check_solver,
+)
 
 
 def mass_balance(model: PhysicalModel, result: xr.Dataset) -> xr.DataArray:
@@ -28,6 +37,14 @@ def mass_balance(model: PhysicalModel, result: xr.Dataset) -> xr.DataArray:
     initial to the final state. Zero to rounding for the discrete solver, to the tolerance for
     continuous ones.
     """
+    check_physical_model(model)
+    check_instance(
+        result,
+        xr.Dataset,
+        "result",
+        "the xarray.Dataset that dgeo.simulate returns",
+        error=DataTypeError,
+    )
     missing = [
         n
         for n in (*model.inflows, *model.outflows, "initial_state", "final_state")
@@ -137,6 +154,11 @@ def check_gradients(
     perturbed runs per parameter gives every basin's difference quotient. The step is `step`
     times the parameter's range. Needs `jax.config.update("jax_enable_x64", True)`.
     """
+    check_physical_model(model)
+    check_solver(solver)
+    check_sensitivity(sensitivity)
+    check_callable(loss, "loss", "a function Trajectory -> (basin,) values")
+    check_number(step, "step", rule="a fraction of each parameter's range in (0, 0.01]")
     if not 0 < step <= 1e-2:
         raise ValueError(f"step is a fraction of each parameter's range in (0, 0.01], got {step}")
     if not jax.config.jax_enable_x64:

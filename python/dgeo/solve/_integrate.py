@@ -13,6 +13,15 @@ from ..physics import PhysicalModel
 from ._forward import forward_mode
 from ._sensitivity import AbstractSensitivity, Adjoint, Backprop, Forward
 from ._solvers import AbstractSolver, Discrete
+from ._types import (
+    check_array,
+    check_callable,
+    check_mapping,
+    check_names,
+    check_physical_model,
+    check_sensitivity,
+    check_solver,
+)
 
 #: A per-step contribution to a running sum: (states and fluxes of the day, forcing of the day)
 #: -> values over basins. Lets a loss stream through the loop instead of storing the series.
@@ -64,8 +73,10 @@ def integrate(
     - `save`: which states and fluxes to keep as series (default all); saving fewer saves memory.
     - `accumulate`: optional per-day contribution summed into `Trajectory.total`.
 
-    Inputs are not validated here (this runs under `jit`); `dgeo.simulate` validates.
+    Values are not validated here (this runs under `jit`); `dgeo.simulate` validates. Types
+    are: a wrong one is a `TypeError` naming the argument, raised before tracing.
     """
+    _check_types(model, forcing, params, solver, sensitivity, initial_state, save, accumulate)
     if isinstance(sensitivity, Adjoint) and isinstance(solver, Discrete):
         raise ValueError(
             "Adjoint() needs a continuous solver: the discrete P-RNN step has no continuous "
@@ -104,6 +115,35 @@ def integrate(
     if isinstance(sensitivity, Forward):
         return forward_mode(run, model, params, forcing, initial_state)
     return run(model, params, forcing, initial_state)
+
+
+def _check_types(model, forcing, params, solver, sensitivity, initial_state, save, accumulate):
+    check_physical_model(model)
+    check_solver(solver)
+    check_sensitivity(sensitivity)
+    arrays = "a dict of name -> (time, basin) arrays"
+    check_mapping(forcing, "forcing", arrays)
+    check_mapping(params, "params", "a dict of parameter name -> (basin,) arrays")
+    check_mapping(
+        initial_state, "initial_state", "a dict of state name -> (basin,) arrays", optional=True
+    )
+    for tree, names, label in (
+        (forcing, model.forcings, "forcing"),
+        (params, model.parameter_names, "params"),
+        (initial_state or {}, model.states, "initial_state"),
+    ):
+        for name in names:
+            if name in tree:
+                check_array(tree[name], f"{label}[{name!r}]")
+    check_names(
+        save, "save", "a tuple of state and flux names such as ('q',), or None", optional=True
+    )
+    check_callable(
+        accumulate,
+        "accumulate",
+        "a function (values, forcing) -> (basin,) values, or None",
+        optional=True,
+    )
 
 
 def _check_shapes(model, forcing, params, initial_state) -> None:

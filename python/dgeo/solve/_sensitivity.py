@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from ._adjoint import InterpolatingAdjoint
+from ._types import check_flag, check_number, is_concrete
 
 #: Recompute a step's internals in the backward pass instead of storing them (the loop stores
 #: only what the step is called with).
@@ -78,6 +79,10 @@ class Checkpoint(AbstractSensitivity):
     checkpoints: int = 1000
     recursive: bool = False
 
+    def __check_init__(self):
+        _check_checkpoints(self)
+        check_flag(self.recursive, "Checkpoint.recursive")
+
     def scan(self, step, init, xs):
         return _checkpointed_scan(step, init, xs, self.checkpoints, self.recursive)
 
@@ -111,12 +116,27 @@ class Adjoint(AbstractSensitivity):
     checkpoints: int = 1000
     backward_steps: int | None = None
 
+    def __check_init__(self):
+        _check_checkpoints(self)
+        steps = self.backward_steps
+        check_number(steps, "Adjoint.backward_steps", integer=True, optional=True)
+        if steps is not None and is_concrete(steps) and steps < 1:
+            raise ValueError(f"Adjoint.backward_steps must be at least 1 or None, got {steps}")
+
     def scan(self, step, init, xs):
         return _checkpointed_scan(step, init, xs, self.checkpoints)
 
     def diffrax_adjoint(self, max_steps):
         steps = 8 * max_steps if self.backward_steps is None else self.backward_steps
         return InterpolatingAdjoint(steps)
+
+
+def _check_checkpoints(sensitivity) -> None:
+    """`checkpoints` is a positive integer (a number of days)."""
+    name = f"{type(sensitivity).__name__}.checkpoints"
+    value = check_number(sensitivity.checkpoints, name, integer=True, rule="a number of days")
+    if is_concrete(value) and value < 1:
+        raise ValueError(f"{name} must be a positive number of days, got {value}")
 
 
 def _checkpointed_scan(step, init, xs, checkpoints: int, recursive: bool = False):

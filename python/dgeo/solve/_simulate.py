@@ -15,10 +15,32 @@ from ..physics import PhysicalModel
 from ._integrate import integrate_jit
 from ._sensitivity import AbstractSensitivity, Backprop
 from ._solvers import AbstractSolver, Discrete
+from ._types import (
+    DataTypeError,
+    check_dataset,
+    check_mapping,
+    check_physical_model,
+    check_sensitivity,
+    check_solver,
+    describe,
+    is_real_dtype,
+)
+
+
+def _not_numeric(value, name: str, basins: np.ndarray, what: str) -> DataTypeError:
+    """The error for a value that is not numbers: says what it is and what to pass."""
+    shown = describe(value) if not isinstance(value, str) else f"{value!r} is a string"
+    return DataTypeError(
+        f"{what} {name!r} is not numeric: {shown}; pass a number, a ({len(basins)},) array of "
+        "numbers (one per basin, in the forcing's basin order) or a DataArray over basin"
+    )
 
 
 def _per_basin(value, name: str, basins: np.ndarray, what: str) -> np.ndarray:
-    """A scalar, (basin,) array or DataArray over basin, as a float array aligned to `basins`."""
+    """A scalar, (basin,) array or DataArray over basin, as a float array aligned to `basins`.
+
+    Numbers only: strings ("800", which NumPy would parse), bools, None and object arrays are
+    a `DataTypeError` (a `TypeError` and a `DataError`) naming the value."""
     if isinstance(value, xr.DataArray) and value.ndim:
         if value.dims != ("basin",):
             raise DataError(f"{what} {name!r} has dims {value.dims}, expected ('basin',)")
@@ -26,10 +48,15 @@ def _per_basin(value, name: str, basins: np.ndarray, what: str) -> np.ndarray:
         if missing:
             raise DataError(f"{what} {name!r} has no value for basin(s) {', '.join(missing)}")
         value = value.sel(basin=list(basins)).to_numpy()
+    if value is None or isinstance(value, str | bytes | bool | np.bool_):
+        raise _not_numeric(value, name, basins, what)
     try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise DataError(f"{what} {name!r} is not numeric: {value!r}") from None
+        array = np.asarray(value)
+    except (TypeError, ValueError):  # a ragged list
+        raise _not_numeric(value, name, basins, what) from None
+    if not is_real_dtype(array.dtype):  # strings, bools, objects, dates, complex numbers
+        raise _not_numeric(value, name, basins, what)
+    array = array.astype(np.float64)
     if array.ndim == 0:
         array = np.full(len(basins), float(array))
     if array.shape != (len(basins),):
@@ -37,6 +64,13 @@ def _per_basin(value, name: str, basins: np.ndarray, what: str) -> np.ndarray:
             f"{what} {name!r} has shape {array.shape}, expected ({len(basins)},) for {len(basins)} basins"
         )
     return array
+
+
+#: What `params` should be, for messages.
+PARAMS_EXPECTED = (
+    "a dict of parameter name -> number, (basin,) array or DataArray over basin, "
+    "e.g. {'f': 0.02, 'smax': 800.0, ...}"
+)
 
 
 def _listed(basins: np.ndarray, values: np.ndarray, bad: np.ndarray) -> str:
@@ -48,6 +82,8 @@ def check_parameters(
     model: PhysicalModel, params: Mapping, basins: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Validate physical parameters: every one given, known, per basin, finite and within bounds."""
+    check_physical_model(model)
+    check_mapping(params, "params", PARAMS_EXPECTED)
     names = model.parameter_names
     unknown = sorted(set(params) - set(names))
     missing = [n for n in names if n not in params]
@@ -72,12 +108,31 @@ def check_parameters(
 
 
 def prepare(model, forcing: xr.Dataset, params, initial_state, dtype):
-    """Validated time-major forcing, per-basin parameters and initial state as JAX arrays."""
-    if not isinstance(forcing, xr.Dataset):
-        raise DataError(
-            f"forcing must be an xarray.Dataset with dims (basin, time), got {type(forcing).__name__}"
-        )
-    dtype = np.dtype(dtype)
+    """Validated time-major forcing, per-basin parameters and initial state as JAX arrays.
+
+    Types first, each a `TypeError` naming the argument, before anything is converted."""
+    check_physical_model(model)
+    check_dataset(
+        forcing,
+        "forcing",
+        "an xarray.Dataset with dims (basin, time) such as dgeo.data.load_camels_us gives",
+    )
+    check_mapping(params, "params", PARAMS_EXPECTED)
+    check_mapping(
+        initial_state,
+        "initial_state",
+        "a dict of state name -> number, (basin,) array or DataArray over basin, or None",
+        optional=True,
+    )
+    try:
+        if dtype is None:  # NumPy reads None as float64
+            raise TypeError
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"dtype must be np.float32 or np.float64 (or 'float32', 'float64'), "
+            f"got {describe(dtype)}"
+        ) from None
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
     if dtype == np.float64 and not jax.config.jax_enable_x64:
@@ -89,8 +144,7 @@ def prepare(model, forcing: xr.Dataset, params, initial_state, dtype):
         basins, _ = check_axes(forcing)
     except DataError as err:
         raise DataError(f"forcing: {err}") from None
-    arrays = to_time_major(forcing, model.forcings, dtype=dtype)
-    checked = check_parameters(model, params, basins)
+    checked = check_parameters(model, params, basins)  # before the forcing is converted
     if initial_state is None:
         initial_state = dict.fromkeys(model.states, 0.0)
     unknown = sorted(set(initial_state) - set(model.states))
@@ -109,6 +163,7 @@ def prepare(model, forcing: xr.Dataset, params, initial_state, dtype):
             raise DataError(
                 f"initial state {name!r} must be finite ({_listed(basins, values, bad)})"
             )
+    arrays = to_time_major(forcing, model.forcings, dtype=dtype)
     as_jax = lambda tree: {k: jnp.asarray(v, dtype=dtype) for k, v in tree.items()}
     return basins, as_jax(arrays), as_jax(checked), as_jax(state)
 
@@ -139,8 +194,11 @@ def simulate(
     **Returns:** a (basin, time) Dataset with discharge `q`, every state (start of day, mm) and
     flux (mm/day) by name, the parameters (basin, parameter), the initial and final states
     (basin, state), and the attributes `failed_days` and `failed_dates` (ISO dates separated by
-    spaces): the days on which an adaptive solver failed. Bad input raises `DataError`.
+    spaces): the days on which an adaptive solver failed. Bad input raises `DataError`; an
+    argument of the wrong type (a string for `solver` or for a parameter) a `TypeError`.
     """
+    check_solver(solver)
+    check_sensitivity(sensitivity)
     basins, arrays, params_j, state = prepare(model, forcing, params, initial_state, dtype)
     traj = integrate_jit(
         model, arrays, params_j, solver=solver, sensitivity=sensitivity, initial_state=state

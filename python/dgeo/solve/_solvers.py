@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import math
 
 import diffrax
 import equinox as eqx
@@ -11,6 +12,7 @@ import jax.numpy as jnp
 
 from ..physics import PhysicalModel
 from ._adjoint import InterpolatingAdjoint
+from ._types import check_flag, check_number, diffrax_solver_name, is_concrete, type_error
 
 State = dict  # state name -> values over basins
 
@@ -80,8 +82,38 @@ class Continuous(AbstractSolver):
     per_basin: bool | None = None
 
     def __check_init__(self):
-        if self.substeps is not None and self.substeps < 1:
-            raise ValueError(f"substeps must be a positive integer, got {self.substeps}")
+        # Types first (TypeError naming the field), then values where they are known (a
+        # Continuous built under vmap holds tracers).
+        if not isinstance(self.solver, diffrax.AbstractSolver):
+            hint = None
+            if isinstance(self.solver, str):
+                found = diffrax_solver_name(self.solver) or "Tsit5"
+                hint = f"pass the solver object, e.g. diffrax.{found}()"
+            elif isinstance(self.solver, type) and issubclass(self.solver, diffrax.AbstractSolver):
+                hint = f"call the class: diffrax.{self.solver.__name__}()"
+            raise type_error(
+                "Continuous.solver",
+                "a diffrax solver object such as diffrax.Tsit5() or diffrax.Kvaerno5()",
+                self.solver,
+                hint,
+            )
+        check_number(self.rtol, "Continuous.rtol", rule="a tolerance such as 1e-5")
+        check_number(self.atol, "Continuous.atol", rule="a tolerance such as 1e-5")
+        check_number(self.substeps, "Continuous.substeps", integer=True, optional=True)
+        check_number(self.max_steps_per_day, "Continuous.max_steps_per_day", integer=True)
+        if self.per_basin is not None:
+            check_flag(self.per_basin, "Continuous.per_basin")
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if is_concrete(value) and not 0 <= value < math.inf:
+                raise ValueError(f"Continuous.{name} must be 0 or more and finite, got {value!r}")
+        if self.substeps is not None and is_concrete(self.substeps) and self.substeps < 1:
+            raise ValueError(
+                f"Continuous.substeps must be a positive integer or None, got {self.substeps}"
+            )
+        steps = self.max_steps_per_day
+        if is_concrete(steps) and steps < 1:
+            raise ValueError(f"Continuous.max_steps_per_day must be at least 1, got {steps}")
 
     @property
     def implicit(self) -> bool:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import NoneType
 from typing import NamedTuple
 
 import equinox as eqx
@@ -34,6 +36,18 @@ from ..models import (
 from ..nn import Standardiser
 from ..physics import ExpHydro
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
+from ..solve._types import (
+    check_dataset,
+    check_flag,
+    check_instance,
+    check_names,
+    check_number,
+    check_options_types,
+    check_period,
+    check_sensitivity,
+    check_solver,
+    type_error,
+)
 from ._fit import _zero_nonfinite, adam_update, check_option, nonfinite, warn_nonfinite
 from ._search import search_starts
 from ._windows import (
@@ -87,6 +101,30 @@ class RegionalOptions:
     sensitivity: AbstractSensitivity = Backprop()
 
     def __post_init__(self):
+        integers = ("width", "filters", "kernel", "hidden", "epochs", "batch_size", "window_days")
+        integers += ("stride_days", "spinup_days", "search", "seed")
+        rates = ("learning_rate", "min_learning_rate")
+        check_options_types(self, integers, (*rates, "dropout", "clip_norm"), ("learning_rate",))
+        names = check_names(
+            self.attributes, "RegionalOptions.attributes", "a tuple of static attribute names"
+        )
+        object.__setattr__(self, "attributes", names)
+        check_instance(
+            self.learning_rates,
+            Mapping,
+            "RegionalOptions.learning_rates",
+            "a dict of model kind -> learning rate, e.g. {'regional_lstm': 0.002}",
+        )
+        for kind, rate in self.learning_rates.items():
+            check_number(rate, f"RegionalOptions.learning_rates[{kind!r}]")
+        unknown = sorted(set(self.learning_rates) - set(REGIONAL_MODELS))
+        if unknown:
+            raise ValueError(
+                f"RegionalOptions.learning_rates has unknown model kind(s) {unknown}; "
+                f"kinds: {', '.join(REGIONAL_MODELS)}"
+            )
+        check_solver(self.solver, "RegionalOptions.solver")
+        check_sensitivity(self.sensitivity, "RegionalOptions.sensitivity")
         at_least_one = ("width", "filters", "kernel", "hidden", "epochs", "batch_size")
         for name in (*at_least_one, "window_days", "stride_days"):
             check_option(self, name, getattr(self, name) >= 1, "at least 1")
@@ -110,6 +148,34 @@ class RegionalOptions:
         check_option(self, "search", self.search >= 0, "0 or more")
 
 
+#: For messages: what to pass as the data, the kinds, the outputs to keep.
+DATASET = "an xarray.Dataset with dims (basin, time) such as dgeo.data.load_caravan gives"
+KINDS = ", ".join(REGIONAL_MODELS)
+KEEP = "a tuple of output names such as ('q', 'snow_storage'), or None for all"
+
+
+def check_kind(kind) -> None:
+    """A known regional model kind, or a TypeError (not a string) or ValueError (unknown)."""
+    check_instance(kind, str, "kind", f"the name of a regional model ({KINDS})")
+    if kind not in REGIONAL_MODELS:
+        raise ValueError(f"unknown regional model {kind!r}; models: {KINDS}")
+
+
+def check_options(options) -> None:
+    check_instance(
+        options,
+        RegionalOptions,
+        "options",
+        "a dgeo.train.RegionalOptions such as RegionalOptions(epochs=20)",
+    )
+
+
+def check_days(value, name: str) -> None:
+    check_number(value, name, integer=True, rule="0 or more")
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more, got {value}")
+
+
 class Windows(NamedTuple):
     """Training samples: one row per (basin, window)."""
 
@@ -122,6 +188,9 @@ class Windows(NamedTuple):
 
 def regional_series(ds: xr.Dataset, start, end, *, spinup_days: int = 0) -> Series:
     """The regional models' forcings and discharge of every basin of `ds` (basin-major)."""
+    check_dataset(ds, "ds", DATASET)
+    start, end = check_period((start, end), "(start, end)")
+    check_days(spinup_days, "spinup_days")
     return basin_series(ds, start, end, spinup_days=spinup_days, forcings=REGIONAL_FORCINGS)
 
 
@@ -304,8 +373,15 @@ def train_regional(
     The hybrids train their P-RNN and head jointly from the start: pre-training the P-RNN
     alone (as the per-basin hybrid does) made the joint stage unstable on CAMELS/ERA5-Land.
     """
-    if kind not in REGIONAL_MODELS:
-        raise ValueError(f"unknown regional model {kind!r}; models: {', '.join(REGIONAL_MODELS)}")
+    check_dataset(ds, "ds", DATASET)
+    check_kind(kind)
+    if not isinstance(basins, str | Iterable) or isinstance(basins, Mapping):
+        raise type_error("basins", "a list of basin ids such as ['01022500', '01031500']", basins)
+    period = check_period(period, "period")
+    check_options(options)
+    validation = None if validation is None else check_period(validation, "validation")
+    progress = check_flag(progress, "progress")
+    check_instance(label, str | NoneType, "label", "a string or None")
     o = options
     began = time.perf_counter()
     subset = select_basins(ds, basins, source="the dataset given to train_regional")
@@ -388,6 +464,16 @@ def simulate_regional(
     physical parameters name -> (basin,) (empty for the LSTM). Basins run in chunks of
     `chunk` (one compiled shape) to bound memory.
     """
+    check_instance(
+        model, RegionalModel, "model", "a regional model as train_regional returns (fit.model)"
+    )
+    check_dataset(ds, "ds", DATASET)
+    start, end = check_period((start, end), "(start, end)")
+    attributes = check_names(attributes, "attributes", "a tuple of static attribute names")
+    check_days(spinup_days, "spinup_days")
+    check_number(chunk, "chunk", integer=True, rule="at least 1")
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1, got {chunk}")
     series = regional_series(ds, start, end, spinup_days=spinup_days)
     attrs = np.asarray(attribute_matrix(ds, attributes), np.float32)
     n = len(series.basins)
@@ -425,6 +511,13 @@ def regional_results(
     `keep` limits the saved outputs (e.g. ("q", "snow_storage")) to save memory."""
     from ..evaluate import results_dataset
 
+    check_instance(models, Mapping, "models", "a dict of kind -> regional model")
+    for kind, model in models.items():
+        check_instance(model, RegionalModel, f"models[{kind!r}]", "a regional model")
+    check_dataset(ds, "ds", DATASET)
+    period = check_period(period, "period")
+    check_options(options)
+    keep = check_names(keep, "keep", KEEP, optional=True)
     outputs, parameters, series = {}, {}, None
     for kind, model in models.items():
         series, out, parameters[kind] = simulate_regional(
@@ -457,6 +550,19 @@ def cross_validate(
     """
     from ..data import kfold_basins
 
+    check_dataset(ds, "ds", DATASET)
+    kinds = (kinds,) if isinstance(kinds, str) else kinds
+    kinds = check_names(kinds, "kinds", f"a tuple of regional model kinds ({KINDS})")
+    for kind in kinds:  # all before the first fold trains
+        check_kind(kind)
+    train_period = check_period(train_period, "train_period")
+    test_period = check_period(test_period, "test_period")
+    check_number(folds, "folds", integer=True, rule="2 or more")
+    check_number(seed, "seed", integer=True)
+    check_options(options)
+    keep = check_names(keep, "keep", KEEP, optional=True)
+    progress = check_flag(progress, "progress")
+    validation = None if validation is None else check_period(validation, "validation")
     basins = ds["basin"].values.astype(str)
     pieces, seconds = [], dict.fromkeys(kinds, 0.0)
     for i, (train, test) in enumerate(kfold_basins(basins, folds, seed)):

@@ -7,7 +7,10 @@ on a period and returns one results Dataset with a `model` dimension.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import NoneType
 
 import equinox as eqx
 import jax
@@ -21,6 +24,17 @@ from ..models import FORCINGS, MODELS, BasinModel, Physical, build
 from ..nn import Standardiser
 from ..physics import ExpHydro
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
+from ..solve._types import (
+    check_dataset,
+    check_flag,
+    check_instance,
+    check_names,
+    check_number,
+    check_options_types,
+    check_period,
+    check_sensitivity,
+    check_solver,
+)
 from ._fit import FitOptions, FitResult, check_option, fit, predict
 from ._search import search_starts
 from ._windows import Series, basin_series, check_observed, windows
@@ -37,6 +51,22 @@ class Periods:
     train: tuple[str, str] = ("1980-10-01", "1996-09-30")
     validation: tuple[str, str] | None = ("1996-10-01", "2000-09-30")
     test: tuple[str, str] = ("2000-10-01", "2010-09-30")
+
+    def __post_init__(self):
+        # Each a (start, end) pair of dates pandas reads, end after start; lists become tuples.
+        for name in ("train", "validation", "test"):
+            value = getattr(self, name)
+            if name == "validation" and value is None:
+                continue
+            object.__setattr__(self, name, check_period(value, f"Periods.{name}"))
+
+
+#: What to pass where a `Periods` is expected, for messages.
+PERIODS_HINT = (
+    "pass Periods(train=(start, end), validation=(start, end) or None, test=(start, end)), "
+    "e.g. Periods(train=('1980-10-01', '1996-09-30'), validation=None, "
+    "test=('2000-10-01', '2010-09-30'))"
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +88,10 @@ class ModelOptions:
     sensitivity: AbstractSensitivity = Backprop()
 
     def __post_init__(self):
+        integers = ("filters", "kernel", "hidden", "physical_starts", "physical_search")
+        check_options_types(self, (*integers, "window_days", "stride_days"), ("dropout",))
+        check_solver(self.solver, "ModelOptions.solver")
+        check_sensitivity(self.sensitivity, "ModelOptions.sensitivity")
         for name in (
             "filters",
             "kernel",
@@ -69,6 +103,10 @@ class ModelOptions:
             check_option(self, name, getattr(self, name) >= 1, "at least 1")
         check_option(self, "dropout", 0 <= self.dropout < 1, "in [0, 1)")
         check_option(self, "physical_search", self.physical_search >= 0, "0 or more")
+
+
+#: What to pass as the data, for messages.
+DATASET = "an xarray.Dataset with dims (basin, time) such as dgeo.data.load_camels_us gives"
 
 
 def _architecture(o: ModelOptions) -> dict:
@@ -120,7 +158,24 @@ def train_models(
     Returns (kind -> stacked basin models, kind -> fit result with history and validation NSE).
     Checkpoints go to `run_dir/checkpoints/<kind>` when `run_dir` is given.
     """
-    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    check_dataset(ds, "ds", DATASET)
+    kinds = (kinds,) if isinstance(kinds, str) else kinds
+    kinds = check_names(kinds, "kinds", f"a model kind or a tuple of them ({', '.join(MODELS)})")
+    check_instance(periods, Periods, "periods", "a dgeo.train.Periods", PERIODS_HINT)
+    check_instance(
+        model_options,
+        ModelOptions,
+        "model_options",
+        "a dgeo.train.ModelOptions such as ModelOptions(hidden=64)",
+    )
+    check_instance(
+        fit_options,
+        FitOptions,
+        "fit_options",
+        "a dgeo.train.FitOptions such as FitOptions(epochs=50)",
+    )
+    check_instance(run_dir, str | os.PathLike | NoneType, "run_dir", "a folder path or None")
+    resume, progress = check_flag(resume, "resume"), check_flag(progress, "progress")
     unknown = [k for k in kinds if k not in MODELS]
     if unknown:
         raise ValueError(f"unknown model(s) {unknown}; models: {', '.join(MODELS)}")
@@ -225,6 +280,14 @@ def run_models(
     """The results Dataset of `models` on `period` (see `dgeo.evaluate.results_dataset`)."""
     from ..evaluate import results_dataset
 
+    check_instance(models, Mapping, "models", "a dict of kind -> models as train_models returns")
+    for kind, model in models.items():
+        check_instance(model, BasinModel, f"models[{kind!r}]", "a dgeo.models.BasinModel stack")
+    check_dataset(ds, "ds", DATASET)
+    period = check_period(period, "period")
+    check_number(spinup_days, "spinup_days", integer=True, rule="0 or more")
+    if spinup_days < 0:
+        raise ValueError(f"spinup_days must be 0 or more, got {spinup_days}")
     if pd.Timestamp(period[0]) - pd.Timedelta(days=spinup_days) < pd.Timestamp(
         ds["time"].values[0]
     ):
