@@ -248,3 +248,232 @@ def test_save_closes_pyplot_figure(tmp_path):
     plot.hydrograph(synthetic_results(1), "01022500", ax=ax)
     path = plot.save(fig, tmp_path / "a" / "b" / "pyplot.png", dpi=50)
     assert path.stat().st_size > 0 and not plt.fignum_exists(fig.number)
+
+
+# ----------------------------------------------------------------------------- hydrologist's figures
+def with_precip(results: xr.Dataset, seed: int = 2) -> xr.Dataset:
+    """`results` with a (basin, time) `prcp` in mm/day (a gap of NaN included), as
+    `dgeo.evaluate.results_dataset` writes it for runs with forcings."""
+    rng = np.random.default_rng(seed)
+    shape = (results.sizes["basin"], results.sizes["time"])
+    prcp = rng.gamma(0.4, 8.0, shape) * (rng.uniform(size=shape) < 0.5)
+    prcp[:, 40:45] = np.nan
+    out = results.copy()
+    out["prcp"] = (("basin", "time"), prcp, {"units": "mm/day", "long_name": "precipitation"})
+    return out
+
+
+def dry(results: xr.Dataset) -> xr.Dataset:
+    """`results` with zero flow (a dry spell), negative and NaN simulations, and all-zero flow
+    in one basin: what a log axis must survive."""
+    out = results.copy(deep=True)
+    out["qobs"][:, 200:260] = 0.0
+    out["qobs"][3, :] = 0.0
+    out["qsim"][1, :, 210:250] = -0.5
+    out["qsim"][2, :, 300:320] = np.nan
+    out["qsim"][2, 3, :] = 0.0
+    return out
+
+
+@pytest.fixture(scope="module")
+def rain(results) -> xr.Dataset:
+    return with_precip(results)
+
+
+def _main(fig) -> list:
+    return [ax for ax in fig.axes if ax.get_label() != "precipitation"]
+
+
+def _precip_axes(fig) -> list:
+    return [ax for ax in fig.axes if ax.get_label() == "precipitation"]
+
+
+def test_hydrograph_default_is_one_water_year(results):
+    ax = plot.hydrograph(results, "01031500").axes[0]
+    assert "wettest water year 2001" in ax.get_title()
+    x = ax.get_lines()[0].get_xdata()
+    assert x[0] == np.datetime64("2000-10-01") and x[-1] == np.datetime64("2001-09-30")
+    assert ax.get_yscale() == "linear"
+
+
+def test_hydrograph_precipitation_hangs_from_the_top(rain, tmp_path):
+    fig = plot.hydrograph(rain, "01031500")
+    assert len(fig.axes) == 2
+    (ax,), (axp,) = _main(fig), _precip_axes(fig)
+    bottom, top = axp.get_ylim()
+    assert bottom > top == 0.0  # inverted: bars hang from the top
+    assert axp.get_xlim() == ax.get_xlim()  # one time axis
+    assert "precipitation" in axp.get_ylabel() and "mm/day" in axp.get_ylabel()
+    p = rain["prcp"].sel(basin="01031500", time=slice("2000-10-01", "2001-09-30"))
+    assert np.nanmax(p) <= bottom * plot.PRECIP_DEPTH * 1.0001  # reaches down PRECIP_DEPTH at most
+    q_bottom, q_top = ax.get_ylim()
+    q = [line.get_ydata() for line in ax.get_lines()]
+    assert np.nanmax(np.concatenate(q)) <= q_bottom + plot.FLOW_ROOM * (q_top - q_bottom) + 1e-9
+    assert ax.get_zorder() > axp.get_zorder()  # flows drawn over the rain
+    labels = _legend(ax)
+    assert labels[0] == "observed" and any("precipitation" in t for t in labels)
+    _saved(fig, tmp_path, "hydrograph_precip")
+    assert len(plot.hydrograph(rain, "01031500", precip=False).axes) == 1
+
+
+def test_hydrograph_year_window_and_errors(rain):
+    ax = _main(plot.hydrograph(rain, "01022500", year=2002))[0]
+    assert ax.get_lines()[0].get_xdata()[0] == np.datetime64("2001-10-01")  # partial year
+    assert ax.get_xlim()[1] - ax.get_xlim()[0] == pytest.approx(365.0)  # the whole water year
+    full = _main(plot.hydrograph(rain, "01022500", year="all"))[0]
+    assert len(full.get_lines()[0].get_xdata()) == rain.sizes["time"]
+    calendar = _main(plot.hydrograph(rain, "01022500", year=2001, water_year_start=1))[0]
+    assert calendar.get_lines()[0].get_xdata()[0] == np.datetime64("2001-01-01")
+    with pytest.raises(ValueError, match="either year= or start="):
+        plot.hydrograph(rain, "01022500", year=2001, start="2001-01-01")
+    with pytest.raises(ValueError, match="water year 1990.*2000, 2001, 2002"):
+        plot.hydrograph(rain, "01022500", year=1990)
+
+
+def test_default_water_year_is_the_wettest_well_observed_one():
+    time = pd.date_range("1999-10-01", "2003-09-30", freq="D").values
+    years = plot.water_year(time)
+    q = np.select([years == 2000, years == 2001, years == 2002], [1.0, 3.0, 2.0], 9.0)
+    q[np.flatnonzero(years == 2000)[100]] = 500.0  # the largest peak is not in the wettest year
+    q[(years == 2003) & (np.arange(q.size) % 3 > 0)] = np.nan  # wettest, but 1/3 observed
+    ds = xr.Dataset({"qobs": (("basin", "time"), q[None])}, coords={"basin": ["a"], "time": time})
+    assert plot.default_water_year(ds, "a") == 2001
+    assert list(np.unique(years)) == [2000, 2001, 2002, 2003]
+    assert plot.water_year(np.array(["2000-09-30", "2000-10-01"], "datetime64[D]")).tolist() == [
+        2000,
+        2001,
+    ]
+    ds["qobs"][:] = np.nan
+    assert plot.default_water_year(ds, "a") == 2000
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("basin", ["01022500", "12345678"])
+def test_hydrograph_log_with_zero_negative_and_nan_flows(rain, basin, tmp_path):
+    fig = plot.hydrograph(dry(rain), basin, log=True)
+    ax = _main(fig)[0]
+    assert ax.get_yscale() == "log"
+    bottom, top = ax.get_ylim()
+    assert 0.0 < bottom < top
+    for line in ax.get_lines():
+        y = np.asarray(line.get_ydata(), dtype=float)
+        assert np.all(y[np.isfinite(y)] >= bottom)  # zeros and negatives on the axis bottom
+    assert "at bottom" in ax.get_ylabel()
+    _saved(fig, tmp_path, f"hydrograph_log_{basin}")
+
+
+@pytest.mark.filterwarnings("error")
+def test_flow_duration(rain, tmp_path):
+    r = dry(rain)
+    fig = plot.flow_duration(r, "01022500")
+    assert len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and "exceedance" in ax.get_xlabel()
+    lines = ax.get_lines()
+    assert len(lines) == len(MODELS) + 1 and lines[0].get_color() == "black"
+    observed = int(r["qobs"].sel(basin="01022500").notnull().sum())
+    assert len(lines[0].get_xdata()) == observed  # gaps left out
+    for line in lines:
+        x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+        assert np.all(np.isfinite(y)) and np.all(np.diff(y) <= 0)  # non-increasing
+        assert 0.0 < x[0] and x[-1] < 100.0 and np.all(np.diff(x) > 0)
+        assert np.all(y >= ax.get_ylim()[0])  # zeros on the axis bottom
+    labels = _legend(ax)
+    assert labels[0] == "observed"
+    fhv = float(r.metrics.sel(model="hybrid", basin="01022500", metric="fhv"))
+    assert f"FHV {fhv:+.0f}%" in labels[2]
+    _saved(fig, tmp_path, "fdc")
+
+    one = plot.flow_duration(r, "12345678", "lstm").axes[0]  # all-zero flow, NaN metrics
+    assert [t.get_text() for t in one.get_legend().get_texts()] == ["observed", "lstm"]
+    own = Figure().subplots()
+    assert plot.flow_duration(results_without_metrics(r), "01022500", ax=own) is own.figure
+
+
+def results_without_metrics(results: xr.Dataset) -> xr.Dataset:
+    return results.drop_vars(["metrics", "metric"])
+
+
+def test_hydrograph_years(results, rain, tmp_path):
+    fig = plot.hydrograph_years(rain, "01031500")
+    panels, twins = _main(fig), _precip_axes(fig)
+    assert len(panels) == len(twins) == 3  # water years 2000, 2001, 2002
+    assert [ax.get_title(loc="left") for ax in panels] == [
+        f"water year {y}" for y in (2000, 2001, 2002)
+    ]
+    assert all("NSE" in ax.get_title(loc="right") for ax in panels)
+    assert len({ax.get_ylim() for ax in panels}) == 1  # one discharge scale
+    assert len({ax.get_ylim() for ax in twins}) == 1  # one precipitation scale
+    assert all(ax.get_ylim()[0] > ax.get_ylim()[1] for ax in twins)
+    for ax in panels:  # each panel spans a whole water year
+        assert ax.get_xlim()[1] - ax.get_xlim()[0] in (365.0, 366.0)
+    assert fig.legends and "observed" in [t.get_text() for t in fig.legends[0].get_texts()]
+    _saved(fig, tmp_path, "years")
+
+    assert fig.get_supylabel() == "discharge [mm/day]"
+    one = plot.hydrograph_years(dry(results), "01031500", years=2001, log=True)
+    assert len(one.axes) == 1 and one.axes[0].get_yscale() == "log"
+    assert "(log; \u2264" in one.get_supylabel()  # zero flow sits on the axis bottom
+    with pytest.raises(ValueError, match=r"\[1990\].*2000, 2001, 2002"):
+        plot.hydrograph_years(results, "01031500", years=[2001, 1990])
+
+
+def test_regime(rain, results):
+    fig = plot.regime(rain, "01022500")
+    (ax,), (axp,) = _main(fig), _precip_axes(fig)
+    assert [t.get_text() for t in ax.get_xticklabels()] == list("ONDJFMAMJJAS")
+    assert len(ax.get_lines()) == len(MODELS) + 1
+    obs = rain["qobs"].sel(basin="01022500").to_series()
+    october = obs[obs.index.month == 10].mean()
+    assert ax.get_lines()[0].get_ydata()[0] == pytest.approx(october)
+    assert len(axp.patches) == 12 and axp.get_ylim()[0] > axp.get_ylim()[1]
+    assert len(plot.regime(results, "01022500").axes) == 1
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("rainy", [True, False])
+def test_basin_summary(results, rainy, tmp_path):
+    r = dry(with_precip(results) if rainy else results)
+    fig = plot.basin_summary(r, "12345678")  # all-zero flow, NaN scores for the lstm
+    labels = [ax.get_label() for ax in fig.axes]
+    panels = ["hydrograph", "flow_duration", "regime", "metrics"]
+    assert [label for label in labels if label != "precipitation"] == panels
+    assert labels.count("precipitation") == (2 if rainy else 0)
+    axes = dict(zip(labels, fig.axes, strict=False))
+    assert "water year" in axes["hydrograph"].get_title()
+    assert axes["flow_duration"].get_yscale() == "log"
+    (table,) = axes["metrics"].tables
+    cells = table.get_celld()
+    assert [cells[0, k].get_text().get_text() for k in range(len(MODELS) + 1)] == [
+        "metric",
+        *MODELS,
+    ]
+    rows = {cells[i, 0].get_text().get_text(): i for i in range(1, len(METRICS) + 1)}
+    assert {"NSE [-]", "RMSE [mm/day]", "BIAS [%]"} <= set(rows)
+    assert cells[rows["NSE [-]"], 3].get_text().get_text() == "n/a"  # the lstm's NaN score
+    nse = float(r.metrics.sel(model="physical", basin="12345678", metric="nse"))
+    assert cells[rows["NSE [-]"], 1].get_text().get_text() == f"{nse:.2f}"
+    assert "12345678" in fig.get_suptitle()
+    path = plot.save(fig, tmp_path / f"summary_{rainy}.png")
+    assert 1000 < path.stat().st_size < 400_000
+
+
+def test_run_figures_write_summaries(rain, tmp_path):
+    from dgeo.runs import _figures
+
+    _figures(rain, tmp_path, n_basins=1, n_summaries=2)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
+        "hydrograph_01022500.png",
+        "nse_cdf.png",
+        "summaries.txt",
+        "summary_01022500.png",
+        "summary_01031500.png",
+    ]
+    assert "first 2 of the 4 basins" in (tmp_path / "summaries.txt").read_text()
+    _figures(rain.isel(basin=[2, 3]), tmp_path / "all", "_validation", n_basins=0)
+    assert sorted(p.name for p in (tmp_path / "all").glob("summary_*")) == [
+        "summary_04296000_validation.png",
+        "summary_12345678_validation.png",
+    ]
+    assert not list((tmp_path / "all").glob("*.txt"))

@@ -42,13 +42,39 @@ def metric_summary(results: xr.Dataset, metrics=("nse", "kge", "mnse", "pfab")) 
     return table.to_pandas()
 
 
-def _figures(results: xr.Dataset, folder: Path, suffix: str = "", n_basins: int = 3) -> None:
+def _figures(
+    results: xr.Dataset,
+    folder: Path,
+    suffix: str = "",
+    n_basins: int = 3,
+    n_summaries: int = 10,
+) -> None:
+    """The figures of a run directory in `folder`: `nse_cdf.png` (all basins),
+    `hydrograph_<basin>.png` (the wettest water year, with precipitation) of the first
+    `n_basins` basins and `summary_<basin>.png` (`dgeo.plot.basin_summary`, one page per basin)
+    of the first `n_summaries`. With more basins than that, `summaries.txt` says which basins
+    have a summary and how to draw the others (a page per basin is for reading a few basins
+    closely, not for hundreds: `nse_cdf` is the view across all of them).
+    """
     from . import plot
 
     plot.save(plot.nse_cdf(results), folder / f"nse_cdf{suffix}.png")
-    for basin in results["basin"].values[:n_basins]:
-        figure = plot.hydrograph(results, str(basin))
+    basins = [str(b) for b in results["basin"].values]
+    for basin in basins[:n_basins]:
+        figure = plot.hydrograph(results, basin)
         plot.save(figure, folder / f"hydrograph_{basin}{suffix}.png")
+    for basin in basins[:n_summaries]:
+        plot.save(plot.basin_summary(results, basin), folder / f"summary_{basin}{suffix}.png")
+    if len(basins) > n_summaries:
+        (folder / f"summaries{suffix}.txt").write_text(
+            f"summary_<basin>{suffix}.png is drawn for the first {n_summaries} of the "
+            f"{len(basins)} basins: {', '.join(basins[:n_summaries])}.\n"
+            "Draw any other with:\n"
+            "  from dgeo import plot\n"
+            "  from dgeo.evaluate import load_results\n"
+            f"  results = load_results('<run directory>/results{suffix}.nc')\n"
+            "  plot.save(plot.basin_summary(results, '<basin>'), 'summary_<basin>.png')\n"
+        )
 
 
 def _write_results(results: xr.Dataset, run_dir: Path, suffix: str = "") -> None:
