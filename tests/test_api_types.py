@@ -23,6 +23,7 @@ from dgeo.data import DataError, synthetic
 from dgeo.models import REGIONAL_FORCINGS, build_regional
 from dgeo.nn import Standardiser
 from dgeo.train import (
+    FitOptions,
     ModelOptions,
     Periods,
     RegionalOptions,
@@ -259,6 +260,11 @@ CASES = [
     ("ModelOptions sensitivity string", lambda d, r: ModelOptions(sensitivity="backprop"),
      TypeError, ["ModelOptions.sensitivity must be a dgeo sensitivity object",
                  "got the string 'backprop'", "pass dgeo.Backprop()"]),
+    ("FitOptions epochs string", lambda d, r: FitOptions(epochs="10"),
+     TypeError, ["FitOptions.epochs must be an integer", "got the string '10'",
+                 "write it without quotes: epochs=10"]),
+    ("FitOptions learning rate string", lambda d, r: FitOptions(learning_rate="0.01"),
+     TypeError, ["FitOptions.learning_rate must be a number", "got the string '0.01'"]),
     # --- regional models -----------------------------------------------------------------------
     ("RegionalOptions epochs string", lambda d, r: RegionalOptions(epochs="20"),
      TypeError, ["RegionalOptions.epochs must be an integer", "got the string '20'"]),

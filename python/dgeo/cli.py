@@ -1,11 +1,25 @@
-"""The `dgeo` command line. Strings and files are read here and nowhere else."""
+"""The `dgeo` command line. Strings and files are read here and nowhere else.
+
+Bad input (a configuration, data, a path, a closed output) ends as one line
+`dgeo: error: ...` on stderr and exit status 2, Ctrl-C as one line and status 130; warnings
+are one line `dgeo: warning: ...` each.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
+import textwrap
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+
+#: Exit status for bad input, as argparse uses for bad arguments.
+USAGE_ERROR = 2
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
 
 
 def _data_info(args: argparse.Namespace) -> int:
@@ -30,8 +44,56 @@ def _data_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fill(text: str) -> str:
+    return textwrap.fill(text, break_long_words=False, break_on_hyphens=False)
+
+
+def _download_help() -> str:
+    from .data import CAMELS_US_ARCHIVES
+
+    what = (
+        "Download CAMELS-US (Newman et al. 2015; Addor et al. 2017) from NCAR's Geoscience "
+        "Data Exchange into DEST and unpack it there. Two archives: "
+        "basin_timeseries_v1p2_metForcing_obsFlow.zip, the daily basin-mean forcing (Daymet, "
+        "Maurer, NLDAS) and USGS streamflow of the 671 basins, 1980-2014, about 3.3 GB; and "
+        "camels_attributes_v2.0.zip, the catchment attribute tables, a few MB. The archives "
+        "are kept; their unpacked files take more space again. From:"
+    )
+    urls = "\n".join(f"  {a.url}" for a in CAMELS_US_ARCHIVES)
+    result = (
+        "The result is DEST/basin_mean_forcing/daymet/, DEST/usgs_streamflow/ and "
+        "DEST/camels_attributes_v2.0/: DEST is a CAMELS-US root for `dgeo data info DEST` and "
+        "a configuration's `data:`. An interrupted download resumes where it stopped when you "
+        "run the same command again (from DEST/<archive>.part); archives already downloaded "
+        "and verified are not fetched again. NCAR publishes no checksums: the zip CRCs are "
+        "checked and each archive's SHA-256 is printed."
+    )
+    return "\n\n".join([_fill(what), urls, _fill(result)])
+
+
+def _train_epilog() -> str:
+    from . import config
+
+    examples = (
+        "Examples to copy: examples/configs/ in the dgeo repository: quick_synthetic.yml "
+        "(synthetic twin catchments, no data needed, about a minute on 2 cores), "
+        "demo_camels.yml and jiang_local.yml (CAMELS-US, e.g. from `dgeo data download`)."
+    )
+    keys = config.__doc__.split("\n", 1)[1].split("\n\nEvery key")[0]
+    rules = (
+        "Every key is optional except `data`; an unknown key or a bad value is an error naming "
+        "it. A relative data path is taken from the folder of the YAML file."
+    )
+    return "\n\n".join([_fill(examples), "configuration keys:" + keys, _fill(rules)])
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dgeo", description=__doc__)
+    from .runs import dgeo_version
+
+    parser = argparse.ArgumentParser(prog="dgeo", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--version", action="version", version=f"dgeo {dgeo_version()}", help="print the version"
+    )
     parser.add_argument(
         "--cpu-threads",
         type=int,
@@ -39,34 +101,77 @@ def _parser() -> argparse.ArgumentParser:
         help="threads of XLA's CPU pool (default: one per core; 1 speeds up the physical "
         "model's gradient over a few hundred basins, see dgeo.xla_cpu_threads)",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data = commands.add_parser("data", help="inspect and fetch datasets")
-    data_commands = data.add_subparsers(dest="data_command", required=True)
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
     info = data_commands.add_parser("info", help="basins, period, variables, missing values")
     info.add_argument("path", help="CAMELS-US root folder or netCDF file")
-    info.add_argument("--basins", nargs="+", help="only these basin ids")
+    info.add_argument("--basins", nargs="+", metavar="ID", help="only these basin ids")
     info.set_defaults(run=_data_info)
-    download = data_commands.add_parser("download", help="fetch CAMELS-US into a folder")
-    download.add_argument("dest", help="destination folder")
+    text = _download_help()
+    download = data_commands.add_parser(
+        "download",
+        help="fetch CAMELS-US (about 3.3 GB) into a folder; resumable",
+        description=text,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    download.add_argument(
+        "dest", help="destination folder (created if missing; becomes the CAMELS-US root)"
+    )
     download.set_defaults(run=_data_download)
 
-    train = commands.add_parser("train", help="train the models of a YAML configuration")
-    train.add_argument("config", help="run configuration (YAML)")
-    train.add_argument("--run-dir", help="run directory (default runs/<config name>)")
-    train.add_argument("--resume", action="store_true", help="continue from its checkpoints")
+    train = commands.add_parser(
+        "train",
+        help="train the models of a YAML configuration",
+        description=_fill(
+            "Train the models of a YAML configuration into a run directory: config.yml, "
+            "run.json, checkpoints/ (every epoch), models/, history.csv, results.nc, "
+            "metrics.csv, figures/. The configuration is checked against the data before "
+            "anything is written; Ctrl-C keeps the last completed epoch and prints the "
+            "command that continues the run."
+        ),
+        epilog=_train_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument("config", help="run configuration (YAML; see examples/configs/)")
+    train.add_argument(
+        "--run-dir",
+        help="run directory (default runs/<config name>); one that already holds a run is "
+        "only continued, with --resume",
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from its checkpoints (the configuration must have "
+        "the settings it was started with)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(run=_train)
 
-    evaluate = commands.add_parser("evaluate", help="evaluate a trained run directory")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="evaluate a trained run directory",
+        description="Evaluate a trained run directory on one of its periods; it reads the data "
+        "from the path the run recorded, so it works from any working directory.",
+    )
     evaluate.add_argument("run_dir", help="a run directory written by `dgeo train`")
-    evaluate.add_argument("--period", default="test", choices=["train", "validation", "test"])
+    evaluate.add_argument(
+        "--period",
+        default="test",
+        choices=["train", "validation", "test"],
+        help="the configuration's period to score, after a spin-up (train: after its first "
+        "spinup_days, as in training); writes results_<period>.nc and metrics_<period>.csv "
+        "(default test)",
+    )
     evaluate.set_defaults(run=_evaluate)
 
     demo = commands.add_parser(
         "demo", help="train physical and hybrid models on synthetic twins (or --data)"
     )
-    demo.add_argument("--data", help="a CAMELS-US root or netCDF instead of synthetic twins")
-    demo.add_argument("--basins", nargs="+", help="basin ids (default: the first 4 of --data)")
+    demo.add_argument("--data", help="a CAMELS-US root or netCDF file instead of synthetic twins")
+    demo.add_argument(
+        "--basins", nargs="+", metavar="ID", help="basin ids (default: the first 4 of --data)"
+    )
     demo.add_argument("--out", default="dgeo-demo", help="run directory (default dgeo-demo)")
     demo.add_argument("--epochs", type=int, help="training epochs (default 120)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -74,13 +179,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _holds_run(run_dir: Path) -> bool:
+    """Does `run_dir` hold a run's work (a record or a checkpoint) that training would replace?"""
+    return (run_dir / "run.json").is_file() or any(run_dir.glob("checkpoints/*/state.json"))
+
+
 def _train(args: argparse.Namespace) -> int:
-    from .config import read_config
+    from .config import ConfigError, read_config
     from .runs import print_summary, train_run
 
     config = read_config(args.config)
-    run_dir = args.run_dir or f"runs/{Path(args.config).stem}"
-    results = train_run(config, run_dir, resume=args.resume, progress=not args.quiet)
+    args.run_dir = args.run_dir or f"runs/{Path(args.config).stem}"
+    run_dir = Path(args.run_dir)
+    if not args.resume and _holds_run(run_dir):
+        raise ConfigError(
+            f"{run_dir} already holds a run: continue it with --resume, or train into another "
+            "--run-dir (or delete the folder to start over)"
+        )
+    try:
+        results = train_run(config, run_dir, resume=args.resume, progress=not args.quiet)
+    except KeyboardInterrupt:
+        command = ["dgeo"]
+        if args.cpu_threads is not None:
+            command += ["--cpu-threads", str(args.cpu_threads)]
+        command += ["train", args.config, "--run-dir", args.run_dir, "--resume"]
+        command += ["--quiet"] if args.quiet else []
+        saved = (
+            f"the last completed epoch is saved in {run_dir / 'checkpoints'}"
+            if any(run_dir.glob("checkpoints/*/state.json"))
+            else "no epoch had completed, nothing was saved"
+        )
+        print(f"dgeo: interrupted; {saved}; continue with: {shlex.join(command)}", file=sys.stderr)
+        return INTERRUPTED
     print_summary(results)
     print(f"run directory: {run_dir}")
     return 0
@@ -109,14 +239,52 @@ def _demo(args: argparse.Namespace) -> int:
 def _data_download(args: argparse.Namespace) -> int:
     from .data import download_camels_us
 
-    print(download_camels_us(args.dest))
+    try:
+        print(download_camels_us(args.dest))
+    except KeyboardInterrupt:
+        print(
+            "dgeo: interrupted; run the same command again to resume the download",
+            file=sys.stderr,
+        )
+        return INTERRUPTED
     return 0
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _error(message: object) -> int:
+    print(f"dgeo: error: {_one_line(message)}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _os_error(err: OSError, args: argparse.Namespace) -> str:
+    """An OSError as `path: reason`; the command's output path when the error names none
+    (a full disk reports no file)."""
+    if err.strerror is None:  # raised with a message of its own
+        return str(err)
+    where = err.filename
+    if where is not None and err.filename2 is not None:
+        where = f"{where} -> {err.filename2}"
+    if where is None:
+        target = next(
+            (getattr(args, n) for n in ("run_dir", "out", "dest") if getattr(args, n, None)),
+            None,
+        )
+        return err.strerror + (f" (writing {target})" if target else "")
+    return f"{where}: {err.strerror}"
+
+
+def _warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"dgeo: warning: {_one_line(message)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dgeo` console script."""
     from .config import ConfigError
     from .data import DataError
+    from .train._fit import CheckpointError
 
     args = _parser().parse_args(argv)
     if args.cpu_threads is not None:
@@ -125,13 +293,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             xla_cpu_threads(args.cpu_threads)
         except (ValueError, RuntimeError, NotImplementedError) as err:
-            print(f"dgeo: error: --cpu-threads: {err}", file=sys.stderr)
-            return 2
-    try:
-        return args.run(args)
-    except (DataError, ConfigError, FileNotFoundError) as err:
-        print(f"dgeo: error: {err}", file=sys.stderr)
-        return 2
+            return _error(f"--cpu-threads: {err}")
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning
+        try:
+            status = args.run(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+            return status
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) has gone: send what is left nowhere (Python docs,
+            # "Note on SIGPIPE") and say so once.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return _error("the output was closed before dgeo finished writing (broken pipe)")
+        except KeyboardInterrupt:
+            print("dgeo: interrupted", file=sys.stderr)
+            return INTERRUPTED
+        except (DataError, ConfigError, CheckpointError) as err:
+            return _error(err)
+        except OSError as err:  # unwritable or full output folder, unreadable data
+            return _error(_os_error(err, args))
 
 
 if __name__ == "__main__":

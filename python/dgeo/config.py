@@ -1,7 +1,8 @@
 """Run configuration: a YAML file read and validated here, at the CLI edge, and nowhere else.
 
-    data: ../shared/data/camels_us     # CAMELS-US root, a netCDF file, or "synthetic"
-    basins: [01022500, 01030500]        # optional; default every basin
+    data: ../shared/data/camels_us     # CAMELS-US root, a netCDF file, or "synthetic";
+                                        # relative to the folder of the YAML file
+    basins: ["01022500", "01030500"]    # optional, quoted; default every basin
     models: [physical, common, hybrid, lstm]
     solver: discrete                    # discrete | tsit5 | dopri5 | kvaerno5
     sensitivity: backprop               # backprop | checkpoint | adjoint | forward
@@ -11,7 +12,7 @@
     training: {epochs: 200, learning_rate: 0.01, patience: 20, seed: 0, ...}
 
 Every key is optional except `data`; an unknown key or a bad value is an error naming it and
-the allowed keys or values.
+the allowed keys or values. Working examples are in `examples/configs/`.
 """
 
 from __future__ import annotations
@@ -194,12 +195,21 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 
 
 def read_config(path: str | Path) -> RunConfig:
-    """Read and validate a YAML run configuration."""
+    """Read and validate a YAML run configuration; relative data paths in it are taken from
+    the folder of the file."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder, not a configuration file (YAML)")
+    if not path.exists():
         raise ConfigError(f"configuration file {path} does not exist")
     try:
-        mapping = yaml.load(path.read_text(), Loader=_Loader)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text file: a configuration is YAML") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read the configuration file {path}: {err.strerror}") from None
+    try:
+        mapping = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {err}") from None
     except ValueError as err:  # a date YAML recognises but cannot build, e.g. 1990-13-01
@@ -207,3 +217,29 @@ def read_config(path: str | Path) -> RunConfig:
     if mapping is None:
         raise ConfigError(f"{path} is empty")
     return parse_config(mapping, base=path.parent)
+
+
+def settings(config: RunConfig) -> dict[str, Any]:
+    """Every setting of `config` that shapes training, flat (`training.learning_rate`, ...),
+    defaults filled in: two configurations train the same models if these are equal."""
+    flat: dict[str, Any] = {
+        "data": config.data,
+        "basins": None if config.basins is None else list(config.basins),
+        "models": list(config.models),
+        "solver": config.solver,
+        "sensitivity": config.sensitivity,
+    }
+    for name in ("train", "validation", "test"):
+        value = getattr(config.periods, name)
+        flat[f"periods.{name}"] = None if value is None else [str(v) for v in value]
+    for section, options in (("model", config.model), ("training", config.training)):
+        for f in dataclasses.fields(options):
+            if f.name not in ("solver", "sensitivity"):
+                flat[f"{section}.{f.name}"] = getattr(options, f.name)
+    return flat
+
+
+def differences(old: RunConfig, new: RunConfig) -> list[str]:
+    """The settings in which `new` differs from `old`, each as `key: old -> new`."""
+    a, b = settings(old), settings(new)
+    return [f"{key}: {a.get(key)!r} -> {b.get(key)!r}" for key in a if a.get(key) != b.get(key)]

@@ -1,24 +1,47 @@
 """Run directories: train from a configuration, evaluate a trained run, and the demo.
 
-A run directory holds `config.yml` (the configuration as given), `checkpoints/<model>/` (the
-training state after every epoch, for `--resume`), `models/<model>.eqx` (the best weights),
-`history.csv`, `results.nc` (the test-period results Dataset), `metrics.csv` and `figures/`.
+A run directory holds `config.yml` (the configuration it was trained with, its data path made
+absolute), `run.json` (the run's record: the dgeo version, the data path and a fingerprint of
+the data files, the basins and periods, and whether training has finished),
+`checkpoints/<model>/` (the training state after every epoch, for `--resume`),
+`models/<model>.eqx` (the best weights), `history.csv`, `results.nc` (the test-period results
+Dataset), `metrics.csv` and `figures/`. It is self-contained: `evaluate_run` needs nothing
+else, from any working directory, as long as the data stay where they were.
+
+`train_run` checks the configuration against the data (every period with its spin-up, the
+basins, the variables) before it creates the folder or writes anything, and a resumed run
+against the configuration it was started with before changing anything in it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
+import shutil
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 import yaml
 
-from .config import RunConfig, parse_config
+from .config import ConfigError, RunConfig, differences, parse_config
+from .data import DataError
 from .evaluate import save_results
 from .train import load_models, run_models, save_models, train_models
+
+
+def dgeo_version() -> str:
+    """The installed dgeo's version (package metadata), 'unknown' when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dgeo")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def load_data(config: RunConfig) -> xr.Dataset:
@@ -34,6 +57,143 @@ def load_data(config: RunConfig) -> xr.Dataset:
             else select_basins(ds, config.basins, source="the synthetic twins")
         )
     return load(config.data, **({"basins": config.basins} if config.basins else {}))
+
+
+def _data_files(data: str, basins: list[str]) -> list[tuple[str, int]]:
+    """(name relative to `data`, size) of the files a run on `basins` reads, sorted."""
+    path = Path(data)
+    if path.is_file():
+        return [(path.name, path.stat().st_size)]
+    # A CAMELS-US root: the Daymet forcing and the streamflow of these basins, and the
+    # attribute tables (see dgeo.data.load_camels_us).
+    wanted = {f"{b}_lump_cida_forcing_leap.txt" for b in basins}
+    wanted |= {f"{b}_streamflow_qc.txt" for b in basins}
+    files = [
+        p
+        for pattern in ("basin_mean_forcing/daymet/*/*", "usgs_streamflow/*/*")
+        for p in path.glob(pattern)
+        if p.name in wanted
+    ]
+    files += path.glob("camels_attributes_v2.0/camels_*.txt")
+    return sorted((p.relative_to(path).as_posix(), p.stat().st_size) for p in files)
+
+
+def data_fingerprint(data: str, basins: list[str]) -> str:
+    """A hash of the names and sizes of the data files a run on `basins` reads (for a netCDF
+    file: the file; for a CAMELS-US root: these basins' forcing and streamflow files and the
+    attribute tables; for `synthetic`: the generator's source code). Cheap to compute; it tells
+    that data were replaced or changed in size, not every edit."""
+    if data == "synthetic":
+        from .data import _synthetic
+
+        listing = (
+            "dgeo.data.synthetic\n"
+            + hashlib.sha256(Path(_synthetic.__file__).read_bytes()).hexdigest()
+        )
+    else:
+        listing = "\n".join(f"{name}\t{size}" for name, size in _data_files(data, basins))
+    return "sha256:" + hashlib.sha256(listing.encode()).hexdigest()
+
+
+def check_run(config: RunConfig, ds: xr.Dataset) -> None:
+    """Check before training what training and the test evaluation need from `ds`: every
+    period inside the data with its spin-up (the training period's first `spinup_days` are its
+    own spin-up; validation and test need `spinup_days` before them), each at least as long as
+    the model needs, the forcings and discharge with their units, no gaps in the forcing, and
+    observed discharge in the training and validation periods. Raises `DataError` naming the
+    period and the data's range, or the basin, variable and date at fault."""
+    from .data import check_axes
+    from .train._windows import basin_series, check_observed, window_starts
+
+    spinup = config.training.spinup_days
+    _, time_axis = check_axes(ds)
+    first, last = pd.Timestamp(time_axis[0]).date(), pd.Timestamp(time_axis[-1]).date()
+    for name in ("train", "validation", "test"):
+        dates = getattr(config.periods, name)
+        if dates is None:
+            continue
+        before = 0 if name == "train" else spinup
+        start, end = pd.Timestamp(dates[0]), pd.Timestamp(dates[1])
+        spun = (start - pd.Timedelta(days=before)).date()
+        if spun < first or end.date() > last:
+            need = f" with its {before} spin-up days (from {spun})" if before else ""
+            raise DataError(
+                f"periods.{name} {start.date()}..{end.date()}{need} is not covered by the "
+                f"data, which run {first}..{last}"
+            )
+        try:
+            series = basin_series(ds, start, end, spinup_days=before)
+            if name == "train":
+                window_starts(len(series.time), config.model.window_days, 1)
+            if name != "test":
+                check_observed(series, spinup, "training" if name == "train" else name)
+        except DataError as err:
+            raise DataError(f"periods.{name} {start.date()}..{end.date()}: {err}") from None
+
+
+def _absolute(config: RunConfig) -> RunConfig:
+    """`config` with its data path made absolute (against the working directory)."""
+    if config.data == "synthetic":
+        return config
+    data = str(Path(config.data).resolve())
+    return dataclasses.replace(config, data=data, raw={**config.raw, "data": data})
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write `path` whole or not at all: to `<path>.tmp`, then renamed over it."""
+    tmp = path.with_name(f"{path.name}.tmp")
+    try:
+        tmp.write_text(text)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
+def _read_record(run_dir: Path) -> dict | None:
+    """The run's `run.json`, None when there is none."""
+    path = run_dir / "run.json"
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (UnicodeDecodeError, ValueError) as err:
+        raise DataError(f"{path} is not a dgeo run record: {err}") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{path} is not a dgeo run record")
+    return record
+
+
+def _read_run_config(run_dir: Path) -> RunConfig:
+    """The configuration recorded in `run_dir/config.yml`."""
+    path = run_dir / "config.yml"
+    try:
+        mapping = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    try:
+        return parse_config(mapping)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def _check_resume(config: RunConfig, run_dir: Path) -> None:
+    """A resumed run must have the settings it was started with; `ConfigError` lists those
+    that differ. Nothing in `run_dir` is changed."""
+    if not (run_dir / "config.yml").is_file():
+        return  # nothing was started there: resuming starts it
+    recorded = _absolute(_read_run_config(run_dir))
+    changed = differences(recorded, config)
+    if changed:
+        raise ConfigError(
+            f"cannot resume {run_dir}: these settings differ from those it was trained with "
+            f"(old -> new): {'; '.join(changed)}. Restore them, or train into another "
+            "--run-dir"
+        )
+
+
+def _has_checkpoint(run_dir: Path) -> bool:
+    return any(run_dir.glob("checkpoints/*/state.json"))
 
 
 def metric_summary(results: xr.Dataset, metrics=("nse", "kge", "mnse", "pfab")) -> pd.DataFrame:
@@ -91,23 +251,78 @@ def train_run(
 ) -> xr.Dataset:
     """Train every model of `config`, evaluate it on the test period, write the run directory.
 
+    Everything is checked before the folder is created or anything in it changes: with
+    `resume`, that `config` has the settings the run was started with (`ConfigError` listing
+    those that differ); then the data, periods, basins and variables (`check_run`). If training
+    fails or is interrupted before its first checkpoint, what this call wrote is removed again
+    (the folder too, if it created it); after that the checkpoints stay for `resume`.
+
     Returns the test-period results Dataset.
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yml").write_text(yaml.safe_dump(config.raw, sort_keys=False))
+    config = _absolute(config)
+    previous = None
+    if resume:
+        _check_resume(config, run_dir)
+        previous = _read_record(run_dir)
     ds = load_data(config)
-    start = time.perf_counter()
-    models, fits = train_models(
-        ds,
-        config.models,
-        config.periods,
-        config.model_options(),
-        config.training,
-        run_dir=run_dir,
-        resume=resume,
-        progress=progress,
-    )
+    check_run(config, ds)
+    basins = list(map(str, ds["basin"].values))
+    fingerprint = data_fingerprint(config.data, basins)
+    if previous is not None and previous.get("basins", basins) != basins:
+        raise ConfigError(
+            f"cannot resume {run_dir}: it was trained on basins {', '.join(previous['basins'])}, "
+            f"but {config.data} now gives {', '.join(basins)}"
+        )
+    if previous is not None and previous.get("data_fingerprint", fingerprint) != fingerprint:
+        warnings.warn(
+            f"the data files at {config.data} differ (names or sizes) from those {run_dir} "
+            "started training on",
+            stacklevel=2,
+        )
+    record = previous or {
+        "dgeo_version": dgeo_version(),
+        "data": config.data,
+        "data_fingerprint": fingerprint,
+        "basins": basins,
+        "periods": dataclasses.asdict(config.periods),
+    }
+    record["finished"] = False
+    created = not run_dir.exists()
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # e.g. a parent is a file, or read-only
+        raise OSError(
+            err.errno, f"cannot create the run directory ({err.strerror})", str(run_dir)
+        ) from None
+    names = ("config.yml", "run.json", "checkpoints")
+    new = [run_dir / name for name in names if not (run_dir / name).exists()]
+    try:
+        if not resume or run_dir / "config.yml" in new:
+            _write_text(run_dir / "config.yml", yaml.safe_dump(config.raw, sort_keys=False))
+        _write_text(run_dir / "run.json", json.dumps(record, indent=1))
+        start = time.perf_counter()
+        models, fits = train_models(
+            ds,
+            config.models,
+            config.periods,
+            config.model_options(),
+            config.training,
+            run_dir=run_dir,
+            resume=resume,
+            progress=progress,
+        )
+    except BaseException:
+        if not _has_checkpoint(run_dir):  # a failed start leaves nothing behind
+            if created:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            else:
+                for path in new:  # only what this call made; an empty checkpoints/ too
+                    if path.is_dir():
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        path.unlink(missing_ok=True)
+        raise
     seconds = time.perf_counter() - start
     save_models(models, run_dir / "models")
     history = pd.concat(
@@ -117,16 +332,10 @@ def train_run(
     results = run_models(models, ds, config.periods.test, spinup_days=config.training.spinup_days)
     results.attrs.update(period="test", training_seconds=round(seconds, 1))
     _write_results(results, run_dir)
-    (run_dir / "run.json").write_text(
-        json.dumps(
-            {
-                "basins": list(map(str, ds["basin"].values)),
-                "training_seconds": seconds,
-                "periods": dataclasses.asdict(config.periods),
-            },
-            indent=1,
-        )
-    )
+    if record["dgeo_version"] != dgeo_version():
+        record["resumed_with_dgeo_version"] = dgeo_version()
+    record.update(finished=True, training_seconds=seconds)
+    _write_text(run_dir / "run.json", json.dumps(record, indent=1))
     return results
 
 
@@ -135,27 +344,40 @@ def evaluate_run(run_dir: str | Path, period: str = "test") -> xr.Dataset:
     after a spin-up before it; the training period's first `spinup_days` are that spin-up, as
     in training, so its scores start after them).
 
-    Writes `results_<period>.nc` and `metrics_<period>.csv` (the test period's are also the
-    run's `results.nc`) and returns the results Dataset.
+    The data are read from the absolute path the run recorded, so this works from any working
+    directory; if their files differ (names or sizes) from those the run was trained on, a
+    warning says so. Writes `results_<period>.nc` and `metrics_<period>.csv` (the test
+    period's are also the run's `results.nc`) and returns the results Dataset.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / "run.json").is_file():
+    info = _read_record(run_dir)
+    if info is None or not (run_dir / "config.yml").is_file():
         raise FileNotFoundError(
-            f"{run_dir} is not a finished dgeo run directory (no run.json); train it first"
+            f"{run_dir} is not a dgeo run directory (no run.json or config.yml); train it first"
         )
-    config = parse_config(yaml.safe_load((run_dir / "config.yml").read_text()))
-    dates = (
-        getattr(config.periods, period, None) if period in ("train", "validation", "test") else None
-    )
+    if not info.get("finished", True):  # runs of older dgeo versions wrote run.json at the end
+        raise DataError(
+            f"{run_dir} has not finished training; continue it with "
+            f"`dgeo train CONFIG --run-dir {run_dir} --resume`"
+        )
+    config = _read_run_config(run_dir)
+    config = dataclasses.replace(config, data=info.get("data", config.data), basins=info["basins"])
+    if period not in ("train", "validation", "test"):
+        raise ConfigError(f"period must be one of train, validation, test, got {period!r}")
+    dates = getattr(config.periods, period)
     if dates is None:
-        raise ValueError(
-            f"period must be one of train, validation, test (and defined), got {period!r}"
-        )
+        raise ConfigError(f"{run_dir} has no {period} period (its configuration sets none)")
     spinup = config.training.spinup_days
     if period == "train":  # as in training, its first spin-up days spin the states up
         dates = (str((pd.Timestamp(dates[0]) + pd.Timedelta(days=spinup)).date()), dates[1])
-    info = json.loads((run_dir / "run.json").read_text())
-    ds = load_data(dataclasses.replace(config, basins=info["basins"]))
+    ds = load_data(config)
+    recorded = info.get("data_fingerprint")
+    if recorded is not None and recorded != data_fingerprint(config.data, info["basins"]):
+        warnings.warn(
+            f"the data files at {config.data} differ (names or sizes) from those {run_dir} "
+            "was trained on",
+            stacklevel=2,
+        )
     models = load_models(
         run_dir / "models", config.models, len(info["basins"]), config.model_options()
     )

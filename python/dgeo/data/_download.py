@@ -76,7 +76,9 @@ def download_camels_us(
     chunk_size: int = 1 << 20,
     timeout: float = 60,
 ) -> Path:
-    """Fetch the CAMELS-US archives and unpack them into `dest`.
+    """Fetch the CAMELS-US archives and unpack them into `dest`: the forcing and streamflow
+    time series (about 3.3 GB) and the attribute tables (a few MB) from NCAR's GDEX
+    (gdex.ucar.edu; `CAMELS_US_ARCHIVES`). `dgeo data download DEST` calls this.
 
     The result has `basin_mean_forcing/daymet/HH/`, `usgs_streamflow/HH/` and
     `camels_attributes_v2.0/`. Interrupted downloads resume from `<filename>.part`;

@@ -7,11 +7,17 @@ the joint run equivalent to independent per-basin runs, at the cost of one.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
+import os
+import signal
+import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,6 +29,7 @@ import optax
 from tqdm.auto import tqdm
 
 from ..models import BasinModel
+from ..solve._types import check_options_types
 from ._windows import Series, nse_loss, nse_per_row
 
 
@@ -48,6 +55,11 @@ class FitOptions:
     seed: int = 0
 
     def __post_init__(self):
+        check_options_types(
+            self,
+            ("epochs", "patience", "plateau_patience", "spinup_days", "seed"),
+            ("learning_rate", "plateau_factor", "min_learning_rate"),
+        )
         check_option(self, "epochs", self.epochs >= 1, "at least 1")
         check_option(self, "learning_rate", 0 < self.learning_rate < math.inf, "positive")
         check_option(self, "patience", self.patience >= 1, "at least 1")
@@ -180,9 +192,10 @@ def fit(
     - `train`: (member, window, time) inputs and observations.
     - `validation`: (member, window, time) series for early stopping and per-member selection
       of the best epoch; None trains for `options.epochs` and keeps the last model.
-    - `checkpoint_dir`: if given, the state after every epoch is saved there, and with
-      `resume=True` a saved state is picked up: the resumed run ends exactly where an
-      uninterrupted one would.
+    - `checkpoint_dir`: if given, the state after every epoch is saved there (whole or not at
+      all, see `save_checkpoint`), and with `resume=True` a saved state is picked up: the
+      resumed run ends exactly where an uninterrupted one would (a run that had stopped early
+      stays stopped). A saved state from other `options` is a `CheckpointError`.
     - `callback`: called with each epoch's history entry (e.g. to log or to interrupt).
     """
     o = options
@@ -195,19 +208,13 @@ def fit(
     state = {"epoch": 0, "best_mean": -np.inf, "since_best": 0, "since_plateau": 0, "lr": lr}
     history: list[dict] = []
     ckpt = None if checkpoint_dir is None else Path(checkpoint_dir)
-    if ckpt is not None and resume and (ckpt / "state.json").exists():
-        meta = json.loads((ckpt / "state.json").read_text())
-        if meta["options"] != asdict(o):
-            raise ValueError(
-                f"cannot resume from {ckpt}: it was trained with options {meta['options']}, "
-                f"not {asdict(o)}"
-            )
+    if ckpt is not None and resume:
         like = (params, opt_state, best_params, jnp.asarray(best_val))
-        params, opt_state, best_params, best_val = eqx.tree_deserialise_leaves(
-            ckpt / "state.eqx", like
-        )
-        best_val = np.asarray(best_val)
-        state, history = meta["state"], meta["history"]
+        saved = load_checkpoint(ckpt, like, asdict(o))
+        if saved is not None:
+            (params, opt_state, best_params, best_val), meta = saved
+            best_val = np.asarray(best_val)
+            state, history = meta["state"], meta["history"]
 
     inputs = jax.tree_util.tree_map(jnp.asarray, train.inputs)
     qobs = jnp.asarray(train.qobs)
@@ -215,66 +222,184 @@ def fit(
         v_inputs = jax.tree_util.tree_map(jnp.asarray, validation.inputs)
         v_qobs = jnp.asarray(validation.qobs)
     root = jax.random.key(o.seed)
+    # A run that stopped early is finished: resuming it must not train on.
+    last = state["epoch"] if state.get("stopped") else o.epochs
     bar = tqdm(
-        range(state["epoch"], o.epochs),
+        range(state["epoch"], last),
         desc=label,
         disable=not progress,
         initial=state["epoch"],
         total=o.epochs,
     )
-    for epoch in bar:
-        start = time.perf_counter()
-        params, opt_state, loss, bad = _train_step(
-            params,
-            static,
-            opt_state,
-            jnp.asarray(state["lr"]),
-            inputs,
-            qobs,
-            jax.random.fold_in(root, epoch),
-            o.spinup_days,
-        )
-        entry = {"epoch": epoch + 1, "loss": float(loss), "learning_rate": state["lr"]}
-        entry["nonfinite_gradients"] = int(bad)
-        stop = False
-        if validation is not None:
-            nse = np.asarray(
-                validation_nse(eqx.combine(params, static), v_inputs, v_qobs, o.spinup_days)
+    try:
+        for epoch in bar:
+            start = time.perf_counter()
+            params, opt_state, loss, bad = _train_step(
+                params,
+                static,
+                opt_state,
+                jnp.asarray(state["lr"]),
+                inputs,
+                qobs,
+                jax.random.fold_in(root, epoch),
+                o.spinup_days,
             )
-            better = np.nan_to_num(nse, nan=-np.inf) > best_val
-            best_params = _select(jnp.asarray(better), params, best_params)
-            best_val = np.where(better, nse, best_val)
-            mean = float(np.nanmean(nse))
-            entry["validation_nse"] = mean
-            if mean > state["best_mean"] + 1e-4:
-                state.update(best_mean=mean, since_best=0, since_plateau=0)
-            else:
-                state["since_best"] += 1
-                state["since_plateau"] += 1
-            if state["since_plateau"] >= o.plateau_patience:
-                state.update(lr=max(state["lr"] * o.plateau_factor, o.min_learning_rate))
-                state["since_plateau"] = 0
-            stop = state["since_best"] >= o.patience
-        entry["seconds"] = time.perf_counter() - start
-        history.append(entry)
-        state["epoch"] = epoch + 1
-        bar.set_postfix(
-            {k: f"{v:.3g}" for k, v in entry.items() if k in ("loss", "validation_nse")}
-            | {"lr": f"{state['lr']:.1e}"}
-        )
-        if ckpt is not None:
-            ckpt.mkdir(parents=True, exist_ok=True)
-            eqx.tree_serialise_leaves(
-                ckpt / "state.eqx", (params, opt_state, best_params, jnp.asarray(best_val))
+            entry = {"epoch": epoch + 1, "loss": float(loss), "learning_rate": state["lr"]}
+            entry["nonfinite_gradients"] = int(bad)
+            stop = False
+            if validation is not None:
+                nse = np.asarray(
+                    validation_nse(eqx.combine(params, static), v_inputs, v_qobs, o.spinup_days)
+                )
+                better = np.nan_to_num(nse, nan=-np.inf) > best_val
+                best_params = _select(jnp.asarray(better), params, best_params)
+                best_val = np.where(better, nse, best_val)
+                mean = float(np.nanmean(nse))
+                entry["validation_nse"] = mean
+                if mean > state["best_mean"] + 1e-4:
+                    state.update(best_mean=mean, since_best=0, since_plateau=0)
+                else:
+                    state["since_best"] += 1
+                    state["since_plateau"] += 1
+                if state["since_plateau"] >= o.plateau_patience:
+                    state.update(lr=max(state["lr"] * o.plateau_factor, o.min_learning_rate))
+                    state["since_plateau"] = 0
+                stop = state["since_best"] >= o.patience
+            entry["seconds"] = time.perf_counter() - start
+            history.append(entry)
+            state["epoch"] = epoch + 1
+            state["stopped"] = stop
+            bar.set_postfix(
+                {k: f"{v:.3g}" for k, v in entry.items() if k in ("loss", "validation_nse")}
+                | {"lr": f"{state['lr']:.1e}"}
             )
-            meta = {"options": asdict(o), "state": state, "history": history}
-            (ckpt / "state.json").write_text(json.dumps(meta, indent=1))
-        if callback is not None:
-            callback(entry)
-        if stop:
-            break
-    bar.close()
+            if ckpt is not None:
+                save_checkpoint(
+                    ckpt,
+                    (params, opt_state, best_params, jnp.asarray(best_val)),
+                    {"options": asdict(o), "state": state, "history": history},
+                )
+            if callback is not None:
+                callback(entry)
+            if stop:
+                break
+    finally:
+        bar.close()  # also when interrupted, so that what is printed next starts a new line
     warn_nonfinite(history, label)
     if validation is None:
         best_params, best_val = params, np.full(members, np.nan)
     return FitResult(eqx.combine(best_params, static), best_val, history)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be resumed from: other options, or unreadable; names it."""
+
+
+_WEIGHTS, _META = "state.eqx", "state.json"
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) until the block is done, then raise `KeyboardInterrupt`: a
+    checkpoint is written whole or not at all. Only the main thread can set signal handlers;
+    elsewhere the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+        if received:
+            raise KeyboardInterrupt
+
+
+def save_checkpoint(folder: Path, tree, meta: dict) -> None:
+    """Save `tree` (equinox leaves) and `meta` (JSON) as `folder/state.eqx` and `state.json`.
+
+    Both are written to `.tmp` files first and then renamed over the old ones (`os.replace`,
+    atomic), so a crash or a full disk leaves the previous checkpoint whole; `state.json`
+    carries the SHA-256 of `state.eqx` and is renamed last, so a checkpoint whose two files do
+    not belong together is recognised (and completed from `state.json.tmp`, see
+    `load_checkpoint`). Ctrl-C is held back until both are in place.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    eqx.tree_serialise_leaves(buffer, tree)
+    weights = buffer.getvalue()
+    text = json.dumps({**meta, "weights_sha256": hashlib.sha256(weights).hexdigest()}, indent=1)
+    tmp_weights, tmp_meta = folder / f"{_WEIGHTS}.tmp", folder / f"{_META}.tmp"
+    with _interrupts_deferred():
+        try:
+            tmp_weights.write_bytes(weights)
+            tmp_meta.write_text(text)
+        except BaseException:
+            tmp_weights.unlink(missing_ok=True)
+            tmp_meta.unlink(missing_ok=True)
+            raise
+        os.replace(tmp_weights, folder / _WEIGHTS)
+        os.replace(tmp_meta, folder / _META)
+
+
+def _read_meta(path: Path) -> dict:
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise CheckpointError(
+            f"cannot resume from {path}: it is unreadable ({err}); delete {path.parent} to "
+            "train that model afresh"
+        ) from None
+    if not isinstance(meta, dict) or not {"options", "state", "history"} <= set(meta):
+        raise CheckpointError(f"cannot resume from {path}: not a dgeo checkpoint")
+    return meta
+
+
+def load_checkpoint(folder: Path, like, options: dict):
+    """The (tree, meta) saved by `save_checkpoint` in `folder`, None if there is none.
+
+    Raises `CheckpointError` if it was written with `options` other than these, or is
+    unreadable. A checkpoint caught between its two renames (`state.eqx` new, `state.json`
+    not yet) is completed from `state.json.tmp`.
+    """
+    meta_path, weights_path = folder / _META, folder / _WEIGHTS
+    if not meta_path.exists():
+        return None
+    meta = _read_meta(meta_path)
+    try:
+        weights = weights_path.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"cannot resume from {folder}: {err}") from None
+    digest = hashlib.sha256(weights).hexdigest()
+    expected = meta.get("weights_sha256")  # absent in checkpoints of older dgeo versions
+    if expected is not None and digest != expected:
+        pending = folder / f"{_META}.tmp"
+        try:
+            newer = _read_meta(pending) if pending.exists() else {}
+        except CheckpointError:  # cut short while being written: not the one to complete
+            newer = {}
+        if newer.get("weights_sha256") != digest:
+            raise CheckpointError(
+                f"cannot resume from {folder}: {_WEIGHTS} does not belong to {_META}; delete "
+                "the folder to train that model afresh"
+            )
+        os.replace(pending, meta_path)  # finish the write that was cut short
+        meta = newer
+    if meta["options"] != options:
+        changed = ", ".join(
+            f"{k}: {meta['options'].get(k)!r} -> {options.get(k)!r}"
+            for k in sorted(set(meta["options"]) | set(options))
+            if meta["options"].get(k) != options.get(k)
+        )
+        raise CheckpointError(
+            f"cannot resume from {folder}: it was trained with other options ({changed})"
+        )
+    try:
+        tree = eqx.tree_deserialise_leaves(io.BytesIO(weights), like)
+    except (ValueError, TypeError, EOFError, OSError) as err:
+        raise CheckpointError(
+            f"cannot resume from {folder}: {_WEIGHTS} does not fit the model ({err}); delete "
+            "the folder to train that model afresh"
+        ) from None
+    return tree, meta
