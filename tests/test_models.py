@@ -114,3 +114,59 @@ def test_nse_loss_is_one_minus_nse_after_spinup_with_gaps():
     loss = float(nse_loss(jnp.asarray(qsim), jnp.asarray(qobs), 50))
     expected = np.mean(1 - nse(qobs[:, 0, 50:], qsim[:, 0, 50:]))
     np.testing.assert_allclose(loss, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["physical", "common", "hybrid", "lstm"])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_every_basin_model_outputs_non_negative_discharge(kind, dtype):
+    """A head pushed far below zero (the target's mean at -100 std) still gives q >= 0, and
+    a head far above zero gives its own output unchanged: the floor acts only near zero."""
+    inputs = {k: v.astype(dtype) for k, v in forcing_series().items()}
+    stats = Standardiser.fit(np.stack([np.asarray(inputs[n]) for n in FORCINGS], -1))
+    for mean, low in ((-200.0, True), (200.0, False)):
+        q_stats = Standardiser(jnp.asarray([mean]), jnp.asarray([2.0]))
+        model = build(kind, KEY, stats, q_stats, hidden=8)
+        q = np.asarray(model(inputs)["q"])
+        assert np.all(np.isfinite(q)) and np.all(q >= 0), (kind, q.min())
+        if kind == "physical":
+            continue  # EXP-HYDRO's fluxes are non-negative by construction
+        if low:
+            assert q.max() < 1e-3  # the head asks for about -200 mm/day: floored to ~0
+        else:
+            z = np.asarray(_head_output(model, inputs))
+            np.testing.assert_allclose(q, z * 2.0 + mean, rtol=1e-5)
+
+
+def _head_output(model, inputs):
+    """The standardised output of a model's network, before the discharge transform."""
+    import dgeo.models._models as models
+
+    seen = {}
+
+    def spy(z, target):
+        seen["z"] = z
+        return z
+
+    original, models.discharge = models.discharge, spy
+    try:
+        model(inputs)
+    finally:
+        models.discharge = original
+    return seen["z"]
+
+
+def test_discharge_floor_passes_the_gradient_straight_through():
+    """The floor's value is the softplus of width w (w log 2 at y = 0, ~0 far below zero,
+    y far above it); its gradient is that of y everywhere (straight through), so a network
+    that undershoots on a day with flow is pulled up however far below zero it went."""
+    from dgeo.models import ZERO_FLOOR_WIDTH, discharge
+
+    target = Standardiser(jnp.asarray([1.0]), jnp.asarray([2.0]))
+    width = ZERO_FLOOR_WIDTH * 2.0
+    z = jnp.asarray([-0.5, -3.0, -50.0, 5.0])  # y = 0, -5, -99, 11 mm/day
+    y = np.asarray(z) * 2.0 + 1.0
+    expected = width * np.logaddexp(0.0, y / width)
+    np.testing.assert_allclose(discharge(z, target), expected, rtol=1e-6, atol=1e-12)
+    assert float(discharge(z, target)[0]) == pytest.approx(width * np.log(2.0))
+    grad = jax.grad(lambda z: jnp.sum(discharge(z, target)))(z)
+    np.testing.assert_allclose(grad, [2.0, 2.0, 2.0, 2.0], rtol=1e-6)  # dy/dz = std

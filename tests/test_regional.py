@@ -264,3 +264,21 @@ def test_basin_list_and_options_checked_before_training(twins):
         dataclasses.replace(QUICK, spinup_days=730)
     with pytest.raises(ValueError, match="RegionalOptions.learning_rates must be positive"):
         dataclasses.replace(QUICK, learning_rates={"regional_lstm": float("nan")})
+
+
+@pytest.mark.parametrize(
+    "kind", ["regional_physical", "regional_hybrid", "pseudo_regional_hybrid", "regional_lstm"]
+)
+def test_every_regional_model_outputs_non_negative_discharge(kind):
+    """With the discharge statistics' mean at -100 std every network asks for negative flow;
+    the output stays >= 0 (and EXP-HYDRO's P-RNN is non-negative by construction)."""
+    attribute_stats, forcing_stats, _ = _stats()
+    q_stats = Standardiser(jnp.asarray([-200.0]), jnp.asarray([2.0]))
+    model = build_regional(
+        kind, jax.random.key(0), attribute_stats, forcing_stats, q_stats, hidden=8
+    )
+    attrs = jax.random.normal(jax.random.key(1), (3, 5)) * 3
+    q = np.asarray(jax.vmap(lambda a: model(_forcing(), a)["q"])(attrs))
+    assert np.all(np.isfinite(q)) and np.all(q >= 0), q.min()
+    if kind != "regional_physical":
+        assert q.max() < 1e-3

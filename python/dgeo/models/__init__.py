@@ -4,12 +4,14 @@ and the regional models that map attributes to parameters (ungauged basins)."""
 from ._models import (
     FORCINGS,
     MODELS,
+    ZERO_FLOOR_WIDTH,
     BasinModel,
     Common,
     Hybrid,
     LSTMModel,
     Physical,
     build,
+    discharge,
 )
 from ._regional import (
     REGIONAL_FORCINGS,
@@ -24,12 +26,14 @@ from ._regional import (
 __all__ = [
     "FORCINGS",
     "MODELS",
+    "ZERO_FLOOR_WIDTH",
     "BasinModel",
     "Common",
     "Hybrid",
     "LSTMModel",
     "Physical",
     "build",
+    "discharge",
     "REGIONAL_FORCINGS",
     "REGIONAL_MODELS",
     "RegionalHybrid",

@@ -35,6 +35,33 @@ def _stack(inputs: Inputs, names) -> Float[Array, "time features"]:
     return jnp.stack([inputs[n] for n in names], axis=-1)
 
 
+#: Width of the smooth floor at zero discharge, as a fraction of the basin's (or, for regional
+#: models, the training basins') observed discharge standard deviation (see `discharge`).
+ZERO_FLOOR_WIDTH = 0.1
+
+
+def discharge(z: Float[Array, " time"], target: Standardiser) -> Float[Array, " time"]:
+    """A network's standardised output -> discharge (mm/day), non-negative by construction.
+
+    The de-standardised output y = z std + mean goes through a softplus of width
+    w = `ZERO_FLOOR_WIDTH` std: q = w log(1 + exp(y / w)). It equals y to within 5e-5 w once
+    y > 10 w (0.5 mm/day for a basin whose flow varies by 0.5 mm/day: every flow that matters
+    for NSE) and is positive everywhere.
+
+    The gradient is passed straight through: d q / d y is taken as 1 (Bengio et al. 2013's
+    straight-through estimator), not the softplus's sigmoid(y / w). A network that undershoots
+    on a day with flow is then pulled up as strongly as one that overshoots is pulled down,
+    however far below zero it went. Measured on the 26 CAMELS basins (the common model, three
+    seeds), this trains as well as or better than no floor at all, where the softplus's own
+    gradient, or a ReLU, lost about 0.01 of mean NSE (README, "Discharge is never negative").
+    The value is exact; only sensitivities of q near zero (y < 10 w) differ from those of the
+    softplus.
+    """
+    y = target.invert(z[:, None])[:, 0]
+    width = ZERO_FLOOR_WIDTH * jax.lax.stop_gradient(target.std[0]).astype(y.dtype)
+    return y + jax.lax.stop_gradient(width * jax.nn.softplus(y / width) - y)
+
+
 class BasinModel(eqx.Module):
     """One basin's model: forcing series in, discharge `q` (mm/day) and internals out."""
 
@@ -113,7 +140,7 @@ class Common(BasinModel):
 
     def __call__(self, inputs, *, key=None, full=True):
         z = self.head(self.scaler(_stack(inputs, FORCINGS)))
-        return {"q": self.target.invert(z[:, None])[:, 0]}
+        return {"q": discharge(z, self.target)}
 
 
 class Hybrid(BasinModel):
@@ -143,8 +170,7 @@ def couple(out: Inputs, inputs: Inputs, forcings, head, scaler, target) -> Input
     discharge statistics `target` and the `forcings` standardised by `scaler` go into `head`.
     Returns the P-RNN's outputs, Q* as `q_physical` and the head's discharge as `q`."""
     x = jnp.concatenate([target(out["q"][:, None]), scaler(_stack(inputs, forcings))], axis=-1)
-    q = target.invert(head(x)[:, None])[:, 0]
-    return {**out, "q_physical": out["q"], "q": q}
+    return {**out, "q_physical": out["q"], "q": discharge(head(x), target)}
 
 
 class LSTMModel(BasinModel):
@@ -157,7 +183,7 @@ class LSTMModel(BasinModel):
 
     def __call__(self, inputs, *, key=None, full=True):
         z = self.lstm(self.scaler(_stack(inputs, FORCINGS)), key=key)
-        return {"q": self.target.invert(z[:, None])[:, 0]}
+        return {"q": discharge(z, self.target)}
 
 
 MODELS: dict[str, type[BasinModel]] = {m.kind: m for m in (Physical, Common, Hybrid, LSTMModel)}

@@ -29,7 +29,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from ..nn import LSTM, MLP, ConvHead, Standardiser
 from ..physics import ExpHydro, PhysicalModel
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
-from ._models import Inputs, _stack, bounded, couple, run_physics
+from ._models import Inputs, _stack, bounded, couple, discharge, run_physics
 
 #: The daily forcings of the regional models, in the units they see.
 REGIONAL_FORCINGS: dict[str, str] = {"prcp": "mm/day", "tmean": "degC", "dayl": "day"}
@@ -133,7 +133,7 @@ class RegionalLSTM(RegionalModel):
         x = self.scaler(_stack(inputs, REGIONAL_FORCINGS))
         z = jnp.broadcast_to(self.attributes(attributes[None]), (x.shape[0], attributes.shape[0]))
         h = self.lstm(jnp.concatenate([x, z.astype(x.dtype)], axis=-1), key=key)
-        return {"q": self.target.invert(h[:, None])[:, 0]}
+        return {"q": discharge(h, self.target)}
 
 
 REGIONAL_MODELS: dict[str, str] = {
