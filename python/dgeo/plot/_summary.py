@@ -46,7 +46,7 @@ def _metric_table(ax, results: xr.Dataset, basin, models) -> None:
         cellLoc="right",
     )
     table.auto_set_font_size(False)
-    table.set_fontsize(9)
+    table.set_fontsize(9 if len(models) <= 2 else 8 if len(models) == 3 else 7)
     if notes:
         ax.text(
             0.0,
@@ -60,13 +60,18 @@ def _metric_table(ax, results: xr.Dataset, basin, models) -> None:
             linespacing=1.25,
         )
     for (row, col), cell in table.get_celld().items():
-        cell.set_width(0.46 if col == 0 else 0.54 / len(models))
+        # The metric column needs ~14 characters; the models share the rest (four models
+        # of "+10.9" and a bold name each fit at 7 pt).
+        first = 0.4 if len(models) <= 2 else 0.34  # "RMSE [mm/day]" at 9 pt
+        cell.set_width(first if col == 0 else (1 - first) / len(models))
         if col == 0 and row > 0:
             cell.get_text().set_horizontalalignment("left")
     for k, model in enumerate(models, start=1):
         header = table[0, k].get_text()
         header.set_color(_color(results, model))
         header.set_fontweight("bold")
+        if len(models) > 3:  # bold names are wider than the scores below them
+            header.set_fontsize(6.5)
 
 
 def basin_summary(
@@ -95,7 +100,7 @@ def basin_summary(
     axd = fig.subplot_mosaic(
         [["hydrograph"] * 3, ["flow_duration", "regime", "metrics"]],
         height_ratios=[1.1, 1.0],
-        width_ratios=[1.0, 1.0, 0.85],
+        width_ratios=[1.0, 0.95, 1.05],
     )
     for name, ax in axd.items():
         ax.set_label(name)
