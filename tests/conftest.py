@@ -16,20 +16,34 @@ CARAVAN_NC = SHARED_DATA / "caravan_camels_us.nc"
 SWE_NC = SHARED_DATA / "camels_us_swe.nc"
 
 
-def _require(path: Path) -> Path:
+#: How to obtain each real dataset the tests read (README, "Getting the data").
+HOW_TO_GET = {
+    CAMELS_ROOT: "get CAMELS-US with `dgeo data download ../shared/data/camels_us`",
+    CARAVAN_NC: "build it from Caravan's CAMELS-US subset as the README's 'Getting the data' "
+    "describes (Kratzert et al. 2023, Scientific Data, doi:10.1038/s41597-023-01975-w)",
+    SWE_NC: "build it from the University of Arizona daily SWE (NSIDC-0719) as the README's "
+    "'Getting the data' describes",
+}
+
+
+def require_data(path: Path, how: str | None = None) -> Path:
+    """`path`, or a skip whose reason says where the data was looked for and how to get it."""
     if not path.exists():
-        pytest.skip(f"real data not found at {path} (the shared data folder sits beside the repo)")
+        pytest.skip(
+            f"real data not found at {path} (the shared data folder sits beside the "
+            f"repository): {how or HOW_TO_GET[path]}"
+        )
     return path
 
 
 @pytest.fixture(scope="session")
 def camels_root() -> Path:
-    return _require(CAMELS_ROOT)
+    return require_data(CAMELS_ROOT)
 
 
 @pytest.fixture(scope="session")
 def caravan_nc() -> Path:
-    return _require(CARAVAN_NC)
+    return require_data(CARAVAN_NC)
 
 
 @pytest.fixture(scope="session")

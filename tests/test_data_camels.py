@@ -218,3 +218,13 @@ def test_one_basin_id_as_a_string(tmp_path):
     write_basin(tmp_path)
     ds = load_camels_us(tmp_path, basins="01000001", attributes=False)
     assert list(ds["basin"].values) == ["01000001"]
+
+
+def test_a_missing_dataset_skips_saying_how_to_get_it(tmp_path):
+    from conftest import HOW_TO_GET, require_data
+
+    for how in HOW_TO_GET.values():
+        with pytest.raises(pytest.skip.Exception) as info:
+            require_data(tmp_path / "absent", how)
+        assert str(tmp_path / "absent") in str(info.value) and how in str(info.value)
+    assert "dgeo data download" in " ".join(HOW_TO_GET.values())
