@@ -52,7 +52,7 @@ def main(quick: bool = False) -> dict:
         config["training"] = {**CONFIG["training"], "epochs": 5}
     start = time.perf_counter()
     run_dir = ROOT / "runs" / "jiang_local"
-    results = train_run(parse_config(config), run_dir, progress=True)
+    results = train_run(parse_config(config), run_dir, overwrite=True, progress=True)
     wall = time.perf_counter() - start
     out: dict = {}
     for kind in results["model"].values:

@@ -192,8 +192,21 @@ def _check_resume(config: RunConfig, run_dir: Path) -> None:
         )
 
 
-def _has_checkpoint(run_dir: Path) -> bool:
-    return any(run_dir.glob("checkpoints/*/state.json"))
+def has_checkpoint(run_dir: Path) -> bool:
+    """Does `run_dir` hold a training checkpoint (`checkpoints/<model>/state.json`)?"""
+    return any(Path(run_dir).glob("checkpoints/*/state.json"))
+
+
+def holds_run(run_dir: Path) -> bool:
+    """Does `run_dir` hold a run's work (a record or a checkpoint) that training would replace?"""
+    return (Path(run_dir) / "run.json").is_file() or has_checkpoint(run_dir)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def metric_summary(results: xr.Dataset, metrics=("nse", "kge", "mnse", "pfab")) -> pd.DataFrame:
@@ -247,7 +260,12 @@ def _write_results(results: xr.Dataset, run_dir: Path, suffix: str = "") -> None
 
 
 def train_run(
-    config: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True
+    config: RunConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
 ) -> xr.Dataset:
     """Train every model of `config`, evaluate it on the test period, write the run directory.
 
@@ -256,6 +274,10 @@ def train_run(
     those that differ); then the data, periods, basins and variables (`check_run`). If training
     fails or is interrupted before its first checkpoint, what this call wrote is removed again
     (the folder too, if it created it); after that the checkpoints stay for `resume`.
+
+    A folder that already holds a run (`holds_run`) is continued with `resume`, replaced with
+    `overwrite` (its record, checkpoints and models are removed first, once the checks have
+    passed, so it never holds a mix of two runs), and otherwise refused with a `ConfigError`.
 
     Returns the test-period results Dataset.
     """
@@ -280,14 +302,25 @@ def train_run(
             "started training on",
             stacklevel=2,
         )
-    record = previous or {
+    # A record of an older dgeo (basins, periods, training_seconds only) is completed, not
+    # trusted to hold every key.
+    record = {
         "dgeo_version": dgeo_version(),
         "data": config.data,
         "data_fingerprint": fingerprint,
         "basins": basins,
         "periods": dataclasses.asdict(config.periods),
+        **(previous or {}),
     }
     record["finished"] = False
+    if not resume and holds_run(run_dir):
+        if not overwrite:
+            raise ConfigError(
+                f"{run_dir} already holds a run: continue it with --resume (resume=True), or "
+                "train into another run directory (or delete it to start over)"
+            )
+        for name in ("run.json", "checkpoints", "models"):  # never a mix of two runs
+            _remove(run_dir / name)
     created = not run_dir.exists()
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -313,15 +346,12 @@ def train_run(
             progress=progress,
         )
     except BaseException:
-        if not _has_checkpoint(run_dir):  # a failed start leaves nothing behind
+        if not has_checkpoint(run_dir):  # a failed start leaves nothing behind
             if created:
                 shutil.rmtree(run_dir, ignore_errors=True)
             else:
                 for path in new:  # only what this call made; an empty checkpoints/ too
-                    if path.is_dir():
-                        shutil.rmtree(path, ignore_errors=True)
-                    else:
-                        path.unlink(missing_ok=True)
+                    _remove(path)
         raise
     seconds = time.perf_counter() - start
     save_models(models, run_dir / "models")
@@ -421,8 +451,7 @@ def demo(
     if epochs is not None:
         mapping["training"] = {**DEMO_CONFIG["training"], "epochs": epochs}
     config = parse_config(mapping)
-    results = train_run(config, out, progress=progress)
-    return results
+    return train_run(config, out, overwrite=True, progress=progress)
 
 
 def print_summary(results: xr.Dataset) -> None:

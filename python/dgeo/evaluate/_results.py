@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -86,10 +88,22 @@ def results_dataset(series, outputs: dict, parameters: dict, physics: PhysicalMo
 
 
 def save_results(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write a results Dataset to netCDF (readable back with `load_results`)."""
+    """Write a results Dataset to netCDF (readable back with `load_results`), whole or not at
+    all: to a temporary file beside `path`, renamed over it once complete. A write that fails
+    (a full disk: netCDF's HDF library reports it as a `RuntimeError`) removes the temporary
+    file and raises `OSError` naming `path`; an existing file at `path` is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ds.to_netcdf(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        ds.to_netcdf(tmp)
+    except (OSError, RuntimeError) as err:
+        tmp.unlink(missing_ok=True)
+        raise OSError(errno.EIO, f"cannot write the results ({err})", str(path)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
     return path
 
 

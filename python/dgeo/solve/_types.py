@@ -288,14 +288,19 @@ def check_period(value, name: str) -> tuple:
 
 def check_options_types(options, integers=(), numbers_=(), optional=()) -> None:
     """Type checks of an options dataclass's number fields: each message names
-    `<Class>.<field>`. `optional` fields may also be None."""
+    `<Class>.<field>`. `optional` fields may also be None. Valid values are stored as Python
+    `int` and `float` (a NumPy scalar would not survive a checkpoint's JSON record)."""
     cls = type(options).__name__
     for field in integers:
         value = getattr(options, field)
         check_number(value, f"{cls}.{field}", integer=True, optional=field in optional)
+        if value is not None:  # NumPy scalars become Python numbers (records are JSON)
+            object.__setattr__(options, field, int(value))
     for field in numbers_:
         value = getattr(options, field)
         check_number(value, f"{cls}.{field}", optional=field in optional)
+        if value is not None:
+            object.__setattr__(options, field, float(value))
 
 
 def check_array(value, name: str) -> None:

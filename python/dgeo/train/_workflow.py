@@ -103,6 +103,13 @@ class ModelOptions:
             check_option(self, name, getattr(self, name) >= 1, "at least 1")
         check_option(self, "dropout", 0 <= self.dropout < 1, "in [0, 1)")
         check_option(self, "physical_search", self.physical_search >= 0, "0 or more")
+        check_option(
+            self,
+            "physical_search",
+            self.physical_search == 0 or self.physical_search >= self.physical_starts,
+            f"0 or at least physical_starts ({self.physical_starts}): the starts are the best "
+            "of the searched parameter sets",
+        )
 
 
 #: What to pass as the data, for messages.
