@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -341,6 +342,34 @@ def test_checkpoint_cut_between_its_two_renames_is_completed_or_refused(tmp_path
     (tmp_path / "state.eqx").write_bytes((tmp_path / "state.eqx").read_bytes()[:-4] + b"\0" * 4)
     with pytest.raises(CheckpointError, match="does not belong to state.json"):
         load_checkpoint(tmp_path, like, options)
+
+
+def test_ctrl_c_inside_jax_gc_callback_is_not_lost():
+    """JAX runs a callback at every garbage collection; Python drops an exception raised
+    there, so a Ctrl-C landing in it would be lost. dgeo's handler delivers it again."""
+    script = textwrap.dedent(
+        """
+        import os, signal, time
+        from dgeo import cli
+
+        signal.signal(signal.SIGINT, cli._on_ctrl_c)
+
+        def _xla_gc_callback():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)  # the handler runs here
+            print("callback finished")
+
+        try:
+            _xla_gc_callback()
+            time.sleep(10)
+        except KeyboardInterrupt:
+            print("interrupted")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == ["callback", "finished", "interrupted"], result.stderr
 
 
 # 5. Unwritable and full output folders, closed pipes, bad paths: one line, nothing half-written.

@@ -7,14 +7,18 @@ are one line `dgeo: warning: ...` each.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import os
 import shlex
+import signal
 import sys
 import textwrap
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 #: Exit status for bad input, as argparse uses for bad arguments.
 USAGE_ERROR = 2
@@ -179,23 +183,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _holds_run(run_dir: Path) -> bool:
-    """Does `run_dir` hold a run's work (a record or a checkpoint) that training would replace?"""
-    return (run_dir / "run.json").is_file() or any(run_dir.glob("checkpoints/*/state.json"))
-
-
 def _train(args: argparse.Namespace) -> int:
-    from .config import ConfigError, read_config
-    from .runs import print_summary, train_run
+    from .config import read_config
+    from .runs import has_checkpoint, print_summary, train_run
 
     config = read_config(args.config)
     args.run_dir = args.run_dir or f"runs/{Path(args.config).stem}"
     run_dir = Path(args.run_dir)
-    if not args.resume and _holds_run(run_dir):
-        raise ConfigError(
-            f"{run_dir} already holds a run: continue it with --resume, or train into another "
-            "--run-dir (or delete the folder to start over)"
-        )
     try:
         results = train_run(config, run_dir, resume=args.resume, progress=not args.quiet)
     except KeyboardInterrupt:
@@ -206,7 +200,7 @@ def _train(args: argparse.Namespace) -> int:
         command += ["--quiet"] if args.quiet else []
         saved = (
             f"the last completed epoch is saved in {run_dir / 'checkpoints'}"
-            if any(run_dir.glob("checkpoints/*/state.json"))
+            if has_checkpoint(run_dir)
             else "no epoch had completed, nothing was saved"
         )
         print(f"dgeo: interrupted; {saved}; continue with: {shlex.join(command)}", file=sys.stderr)
@@ -280,13 +274,50 @@ def _warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"dgeo: warning: {_one_line(message)}", file=sys.stderr)
 
 
+# Python code whose exceptions Python prints ("Exception ignored in ...") and drops: a Ctrl-C
+# raised there would be lost and the command would carry on. JAX runs _xla_gc_callback at
+# every garbage collection, so a Ctrl-C lands there now and then.
+_SWALLOWS_EXCEPTIONS = frozenset({"_xla_gc_callback", "__del__"})
+
+
+def _on_ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """SIGINT as KeyboardInterrupt, as Python's own handler does, except inside code that
+    would drop it: there it is delivered again a moment later."""
+    inner = frame
+    while inner is not None:
+        if inner.f_code.co_name in _SWALLOWS_EXCEPTIONS:
+            threading.Timer(0.01, _thread.interrupt_main).start()
+            return
+        inner = inner.f_back
+    raise KeyboardInterrupt
+
+
+def _exit_after_interrupt(entry: bool) -> int:
+    """End after Ctrl-C, once its one line is printed: the process's entry point (the console
+    script, `python -m dgeo.cli`) exits here with 130 without finalising the interpreter,
+    where XLA work still in flight could crash it (exit 139); an in-process caller gets 130."""
+    if not entry:
+        return INTERRUPTED
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C changes nothing now
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more to say
+            pass
+    os._exit(INTERRUPTED)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `dgeo` console script."""
+    """Entry point of the `dgeo` console script (`argv` None: the process's own arguments,
+    and an interrupt ends the process); `main([...])` returns the exit status."""
+    entry = argv is None
     from .config import ConfigError
     from .data import DataError
     from .train._fit import CheckpointError
 
     args = _parser().parse_args(argv)
+    if entry:  # the process is ours to set up
+        signal.signal(signal.SIGINT, _on_ctrl_c)
     if args.cpu_threads is not None:
         from ._threads import xla_cpu_threads
 
@@ -298,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = _warning
         try:
             status = args.run(args)
+            if status == INTERRUPTED:  # the command has said so in its one line
+                return _exit_after_interrupt(entry)
             sys.stdout.flush()  # a closed pipe shows here, not at exit
             return status
         except BrokenPipeError:
@@ -308,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _error("the output was closed before dgeo finished writing (broken pipe)")
         except KeyboardInterrupt:
             print("dgeo: interrupted", file=sys.stderr)
-            return INTERRUPTED
+            return _exit_after_interrupt(entry)
         except (DataError, ConfigError, CheckpointError) as err:
             return _error(err)
         except OSError as err:  # unwritable or full output folder, unreadable data

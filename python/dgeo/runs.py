@@ -316,8 +316,8 @@ def train_run(
     if not resume and holds_run(run_dir):
         if not overwrite:
             raise ConfigError(
-                f"{run_dir} already holds a run: continue it with --resume (resume=True), or "
-                "train into another run directory (or delete it to start over)"
+                f"{run_dir} already holds a run: continue it with --resume, or train into "
+                "another run directory (or delete it to start over)"
             )
         for name in ("run.json", "checkpoints", "models"):  # never a mix of two runs
             _remove(run_dir / name)
