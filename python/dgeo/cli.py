@@ -83,7 +83,7 @@ def _train_epilog() -> str:
         "(synthetic twin catchments, no data needed, about a minute on 2 cores), "
         "demo_camels.yml and jiang_local.yml (CAMELS-US, e.g. from `dgeo data download`)."
     )
-    keys = config.__doc__.split("\n", 1)[1].split("\n\nEvery key")[0]
+    keys = "\n" + config.KEYS.rstrip("\n")
     rules = (
         "Every key is optional except `data`; an unknown key or a bad value is an error naming "
         "it. A relative data path is taken from the folder of the YAML file."

@@ -1,18 +1,8 @@
 """Run configuration: a YAML file read and validated here, at the CLI edge, and nowhere else.
 
-    data: ../shared/data/camels_us     # CAMELS-US root, a netCDF file, or "synthetic";
-                                        # relative to the folder of the YAML file
-    basins: ["01022500", "01030500"]    # optional, quoted; default every basin
-    models: [physical, common, hybrid, lstm]
-    solver: discrete                    # discrete | tsit5 | dopri5 | kvaerno5
-    sensitivity: backprop               # backprop | checkpoint | adjoint | forward
-    periods: {train: [1980-10-01, 1996-09-30], validation: [1996-10-01, 2000-09-30],
-              test: [2000-10-01, 2010-09-30]}
-    model: {filters: 8, kernel: 10, hidden: 256, dropout: 0.4, physical_starts: 8, ...}
-    training: {epochs: 200, learning_rate: 0.01, patience: 20, seed: 0, ...}
-
-Every key is optional except `data`; an unknown key or a bad value is an error naming it and
-the allowed keys or values. Working examples are in `examples/configs/`.
+The keys are listed in `KEYS` (which `dgeo train --help` shows). Every key is optional except
+`data`; an unknown key or a bad value is an error naming it and the allowed keys or values.
+Working examples are in `examples/configs/`.
 """
 
 from __future__ import annotations
@@ -30,6 +20,20 @@ import yaml
 from .models import MODELS
 from .solve import Adjoint, Backprop, Checkpoint, Continuous, Discrete, Forward
 from .train import FitOptions, ModelOptions, Periods
+
+#: The keys of a run configuration, as YAML with comments (`dgeo train --help` shows it).
+KEYS = """\
+    data: ../shared/data/camels_us     # CAMELS-US root, a netCDF file, or "synthetic";
+                                        # relative to the folder of the YAML file
+    basins: ["01022500", "01030500"]    # optional, quoted; default every basin
+    models: [physical, common, hybrid, lstm]
+    solver: discrete                    # discrete | tsit5 | dopri5 | kvaerno5
+    sensitivity: backprop               # backprop | checkpoint | adjoint | forward
+    periods: {train: [1980-10-01, 1996-09-30], validation: [1996-10-01, 2000-09-30],
+              test: [2000-10-01, 2010-09-30]}
+    model: {filters: 8, kernel: 10, hidden: 256, dropout: 0.4, physical_starts: 8, ...}
+    training: {epochs: 200, learning_rate: 0.01, patience: 20, seed: 0, ...}
+"""
 
 SOLVERS = {
     "discrete": Discrete,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
 import time
 import warnings
@@ -28,6 +27,7 @@ import pandas as pd
 import xarray as xr
 import yaml
 
+from ._files import write_whole
 from .config import ConfigError, RunConfig, differences, parse_config
 from .data import DataError
 from .evaluate import save_results
@@ -140,14 +140,18 @@ def _absolute(config: RunConfig) -> RunConfig:
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Write `path` whole or not at all: to `<path>.tmp`, then renamed over it."""
-    tmp = path.with_name(f"{path.name}.tmp")
-    try:
-        tmp.write_text(text)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
+    """Write `path` whole or not at all."""
+    write_whole(path, lambda tmp: tmp.write_text(text))
+
+
+def _warn_if_data_changed(record: dict, data: str, basins: list[str], run_dir: Path) -> None:
+    """A warning if the data files differ (names or sizes) from those `record` saw."""
+    recorded = record.get("data_fingerprint")
+    if recorded is not None and recorded != data_fingerprint(data, basins):
+        warnings.warn(
+            f"the data files at {data} differ (names or sizes) from those {run_dir} was trained on",
+            stacklevel=3,
+        )
 
 
 def _read_record(run_dir: Path) -> dict | None:
@@ -296,12 +300,8 @@ def train_run(
             f"cannot resume {run_dir}: it was trained on basins {', '.join(previous['basins'])}, "
             f"but {config.data} now gives {', '.join(basins)}"
         )
-    if previous is not None and previous.get("data_fingerprint", fingerprint) != fingerprint:
-        warnings.warn(
-            f"the data files at {config.data} differ (names or sizes) from those {run_dir} "
-            "started training on",
-            stacklevel=2,
-        )
+    if previous is not None:
+        _warn_if_data_changed(previous, config.data, basins, run_dir)
     # A record of an older dgeo (basins, periods, training_seconds only) is completed, not
     # trusted to hold every key.
     record = {
@@ -401,13 +401,7 @@ def evaluate_run(run_dir: str | Path, period: str = "test") -> xr.Dataset:
     if period == "train":  # as in training, its first spin-up days spin the states up
         dates = (str((pd.Timestamp(dates[0]) + pd.Timedelta(days=spinup)).date()), dates[1])
     ds = load_data(config)
-    recorded = info.get("data_fingerprint")
-    if recorded is not None and recorded != data_fingerprint(config.data, info["basins"]):
-        warnings.warn(
-            f"the data files at {config.data} differ (names or sizes) from those {run_dir} "
-            "was trained on",
-            stacklevel=2,
-        )
+    _warn_if_data_changed(info, config.data, info["basins"], run_dir)
     models = load_models(
         run_dir / "models", config.models, len(info["basins"]), config.model_options()
     )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import errno
-import os
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from .._files import write_whole
 from ..physics import PhysicalModel
 from ._metrics import metrics_table
 
@@ -94,16 +94,10 @@ def save_results(ds: xr.Dataset, path: str | Path) -> Path:
     file and raises `OSError` naming `path`; an existing file at `path` is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     try:
-        ds.to_netcdf(tmp)
-    except (OSError, RuntimeError) as err:
-        tmp.unlink(missing_ok=True)
+        write_whole(path, ds.to_netcdf)
+    except RuntimeError as err:
         raise OSError(errno.EIO, f"cannot write the results ({err})", str(path)) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
     return path
 
 
