@@ -16,7 +16,7 @@ CARAVAN_NC = SHARED_DATA / "caravan_camels_us.nc"
 SWE_NC = SHARED_DATA / "camels_us_swe.nc"
 
 
-#: How to obtain each real dataset the tests read (README, "Getting the data").
+#: How to obtain each real dataset the tests read (docs/data.md, "Getting the data").
 HOW_TO_GET = {
     CAMELS_ROOT: "get CAMELS-US with `dgeo data download ../shared/data/camels_us`",
     CARAVAN_NC: "build it from Caravan's CAMELS-US subset as the README's 'Getting the data' "
