@@ -77,7 +77,7 @@ def no_computation(monkeypatch):
         "dgeo.train._workflow.fit",
         "dgeo.train._regional.basin_series",
         "dgeo.train._regional.select_basins",
-        "dgeo.train._regional._train_loop",
+        "dgeo.train._regional.train_loop",
     ):
         monkeypatch.setattr(target, _reached)
 

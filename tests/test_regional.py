@@ -282,3 +282,68 @@ def test_every_regional_model_outputs_non_negative_discharge(kind):
     assert np.all(np.isfinite(q)) and np.all(q >= 0), q.min()
     if kind != "regional_physical":
         assert q.max() < 1e-3
+
+
+def test_regional_run_interrupted_and_resumed_equals_uninterrupted(twins, tmp_path):
+    """Checkpoints every epoch; a run stopped after epoch 2 and resumed ends exactly where an
+    uninterrupted one ends: the same shuffles, dropout keys, schedule and best epoch."""
+    options = dataclasses.replace(QUICK, epochs=4)
+    run = dict(
+        ds=twins, kind="regional_lstm", basins=twins["basin"].values,
+        period=("1985-10-01", "1989-09-30"), options=options,
+        validation=("1989-10-01", "1990-09-30"), progress=False,
+    )  # fmt: skip
+    straight = train_regional(**run)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_two(entry):
+        if entry["epoch"] == 2:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train_regional(**run, checkpoint_dir=tmp_path, callback=stop_after_two)
+    resumed = train_regional(**run, checkpoint_dir=tmp_path, resume=True)
+    drop = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h]  # noqa: E731
+    assert drop(resumed.history) == drop(straight.history)
+    for a, b in zip(
+        jax.tree_util.tree_leaves(straight.model),
+        jax.tree_util.tree_leaves(resumed.model),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # A checkpoint of other settings is refused, naming what changed.
+    with pytest.raises(ValueError, match="cannot resume.*kind"):
+        train_regional(**{**run, "kind": "regional_hybrid"}, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_cross_validation_resumes_fold_by_fold(twins, tmp_path):
+    """A PUB run keeps each finished fold; resumed, it trains only what is missing and gives
+    the same predictions as an uninterrupted run."""
+    run = dict(
+        train_period=PERIOD, test_period=("1986-10-01", "1990-09-30"), folds=2, seed=1,
+        options=dataclasses.replace(QUICK, epochs=2), progress=False,
+    )  # fmt: skip
+    straight, _ = cross_validate(twins, ["regional_physical"], **run)
+    first, _ = cross_validate(twins, ["regional_physical"], **run, run_dir=tmp_path)
+    assert sorted(p.name for p in (tmp_path / "folds").iterdir()) == [
+        "regional_physical_fold0.nc",
+        "regional_physical_fold1.nc",
+    ]
+    (tmp_path / "folds" / "regional_physical_fold1.nc").unlink()  # as if cut short in fold 2
+    calls = []
+    import dgeo.train._regional_runs as runs
+
+    original = runs.train_regional
+    try:
+        runs.train_regional = lambda *a, **k: calls.append(k["label"]) or original(*a, **k)
+        resumed, _ = cross_validate(
+            twins, ["regional_physical"], **run, run_dir=tmp_path, resume=True
+        )
+    finally:
+        runs.train_regional = original
+    assert calls == ["regional_physical fold 2/2"]
+    for result in (first, resumed):
+        np.testing.assert_array_equal(result["qsim"].values, straight["qsim"].values)
+        np.testing.assert_array_equal(result["fold"].values, straight["fold"].values)

@@ -11,7 +11,10 @@ from ._models import (
     LSTMModel,
     Physical,
     build,
+    check_discharge,
     discharge,
+    physics_of,
+    required_forcings,
 )
 from ._regional import (
     REGIONAL_FORCINGS,
@@ -33,7 +36,10 @@ __all__ = [
     "LSTMModel",
     "Physical",
     "build",
+    "check_discharge",
     "discharge",
+    "physics_of",
+    "required_forcings",
     "REGIONAL_FORCINGS",
     "REGIONAL_MODELS",
     "RegionalHybrid",

@@ -79,7 +79,8 @@ class BasinModel(eqx.Module):
 
 
 class Physical(BasinModel):
-    """The P-RNN alone: EXP-HYDRO whose parameters are learned within their physical bounds.
+    """The P-RNN alone: a physical model (`physics`, default EXP-HYDRO) whose parameters are
+    learned within their physical bounds.
 
     The trainable `raw` values map to parameters by lower + (upper - lower) sigmoid(raw), so
     every gradient step stays physically valid.
@@ -103,6 +104,31 @@ class Physical(BasinModel):
         return run_physics(
             self.physics, inputs, self.physical_parameters(), self.solver, self.sensitivity, full
         )
+
+
+def check_discharge(physics: PhysicalModel) -> None:
+    """A physical model whose fluxes include discharge `q` (what the models train on)."""
+    if "q" not in physics.fluxes:
+        raise ValueError(
+            f"{type(physics).__name__} declares no discharge flux 'q' (fluxes: "
+            f"{', '.join(physics.fluxes)}); a trainable model needs one"
+        )
+
+
+def required_forcings(kinds, physics: PhysicalModel) -> dict[str, str]:
+    """The forcings (name -> units) the basin models `kinds` read: the networks' `FORCINGS`
+    when a network is among them, and the forcings `physics` declares when it has physics."""
+    kinds = set(kinds)
+    needed = dict(FORCINGS) if kinds - {"physical"} else {}
+    return needed | (dict(physics.forcings) if kinds & {"physical", "hybrid"} else {})
+
+
+def physics_of(model) -> PhysicalModel | None:
+    """The physical model inside a basin or regional model, None for purely neural ones."""
+    for node in jax.tree_util.tree_leaves(model, is_leaf=lambda x: isinstance(x, PhysicalModel)):
+        if isinstance(node, PhysicalModel):
+            return node
+    return None
 
 
 def bounded(physics: PhysicalModel, raw: Float[Array, "... parameters"]) -> dict:
@@ -202,20 +228,24 @@ def build(
     dropout: float = 0.4,
     solver: AbstractSolver = Discrete(),
     sensitivity: AbstractSensitivity = Backprop(),
+    physics: PhysicalModel = ExpHydro(),
 ) -> BasinModel:
     """A freshly initialised basin model of `kind` (one of `MODELS`).
 
     `forcing_stats` and `q_stats` standardise the forcings and discharge with training-period
-    statistics. `physical` gives the hybrid's P-RNN a starting point (e.g. a trained physical
-    model); otherwise physical parameters start at a random point of their bounds.
+    statistics. `physics` is the physical model of the P-RNN (default EXP-HYDRO); it must
+    have a discharge flux `q`. `physical` gives the hybrid's P-RNN a starting point (e.g. a
+    trained physical model); otherwise physical parameters start at a random point of their
+    bounds.
     """
     if kind not in MODELS:
         raise ValueError(f"unknown model {kind!r}; models: {', '.join(MODELS)}")
     k_phys, k_head = jax.random.split(key)
     if kind in ("physical", "hybrid") and physical is None:
-        n = len(ExpHydro.parameters)
+        check_discharge(physics)
+        n = len(physics.parameters)
         fraction = jax.random.uniform(k_phys, (n,), minval=0.05, maxval=0.95)
-        physical = Physical.init(fraction, solver=solver, sensitivity=sensitivity)
+        physical = Physical.init(fraction, physics=physics, solver=solver, sensitivity=sensitivity)
     if kind == "physical":
         return physical
     if kind == "hybrid":

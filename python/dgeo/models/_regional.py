@@ -3,8 +3,8 @@
 A regional model maps a basin's forcing series *and its static attributes* to discharge, so
 it can predict basins it never saw. The parameterization pipeline of Jiang et al. (2020):
 
-- `parameters`: a fully connected network maps the standardised attributes to EXP-HYDRO's
-  physical parameters through the bounded transform (theta_P per basin);
+- `parameters`: a fully connected network maps the standardised attributes to the physical
+  model's parameters (EXP-HYDRO by default) through the bounded transform (theta_P per basin);
 - `weights`: a second network (a hyper-network) maps them to the Conv1D head's weights
   (theta_N per basin), as an offset from a shared base head.
 
@@ -29,7 +29,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from ..nn import LSTM, MLP, ConvHead, Standardiser
 from ..physics import ExpHydro, PhysicalModel
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
-from ._models import Inputs, _stack, bounded, couple, discharge, run_physics
+from ._models import Inputs, _stack, bounded, check_discharge, couple, discharge, run_physics
 
 #: The daily forcings of the regional models, in the units they see.
 REGIONAL_FORCINGS: dict[str, str] = {"prcp": "mm/day", "tmean": "degC", "dayl": "day"}
@@ -60,7 +60,7 @@ class RegionalModel(eqx.Module):
 
 class RegionalPhysical(RegionalModel):
     """The P-RNN alone with its parameters from the basin's attributes: an MLP maps the
-    standardised attributes to EXP-HYDRO's parameters through the bounded transform.
+    standardised attributes to the physical model's parameters through the bounded transform.
 
     `pseudo=True` hides the attributes (zeros after standardisation), so every basin gets
     the same parameters.
@@ -160,6 +160,7 @@ def build_regional(
     dropout: float = 0.4,
     solver: AbstractSolver = Discrete(),
     sensitivity: AbstractSensitivity = Backprop(),
+    physics: PhysicalModel = ExpHydro(),
 ) -> RegionalModel:
     """A freshly initialised regional model of `kind` (one of `REGIONAL_MODELS`).
 
@@ -168,7 +169,8 @@ def build_regional(
     median of a random search on the training basins); the parameter network's output bias is
     set to them and its output weights shrunk, so training starts near one sensible parameter
     set and learns how attributes move it. `physical` gives the hybrids a (trained) regional
-    P-RNN to start from instead. The hyper-network starts at a zero offset.
+    P-RNN to start from instead. The hyper-network starts at a zero offset. `physics` is the
+    P-RNN's physical model (default EXP-HYDRO).
     """
     if kind not in REGIONAL_MODELS:
         raise ValueError(f"unknown regional model {kind!r}; models: {', '.join(REGIONAL_MODELS)}")
@@ -181,12 +183,18 @@ def build_regional(
         return RegionalLSTM(attribute_stats, forcing_stats, q_stats, lstm)
     pseudo = kind == "pseudo_regional_hybrid"
     if physical is None:
-        n_params = len(ExpHydro.parameters)
+        check_discharge(physics)
+        n_params = len(physics.parameters)
         start = jnp.full(n_params, 0.5) if start is None else jnp.asarray(start)
         raw = jax.scipy.special.logit(jnp.clip(start, 1e-3, 1 - 1e-3))
         parameters = _output_layer(MLP(n_attributes, n_params, width=width, key=k_par), 0.1, raw)
         physical = RegionalPhysical(
-            attribute_stats, parameters, pseudo=pseudo, solver=solver, sensitivity=sensitivity
+            attribute_stats,
+            parameters,
+            pseudo=pseudo,
+            physics=physics,
+            solver=solver,
+            sensitivity=sensitivity,
         )
     elif physical.pseudo != pseudo:
         raise ValueError(f"a {kind} needs a {'pseudo-' if pseudo else ''}regional P-RNN")

@@ -1,16 +1,23 @@
 """Training many basins at once: windows, NSE loss, the fitting loop and the run workflow."""
 
+from ._checkpoint import CheckpointError, has_checkpoint
 from ._fit import FitOptions, FitResult, fit, predict, validation_nse
+from ._loop import Cosine, LoopResult, Plateau, Schedule, train_loop
 from ._regional import (
     RegionalFit,
     RegionalOptions,
-    cross_validate,
     nse_star_loss,
     predict_regional,
-    regional_results,
     regional_series,
-    simulate_regional,
     train_regional,
+)
+from ._regional_runs import (
+    cross_validate,
+    load_regional,
+    regional_results,
+    regional_skeleton,
+    save_regional,
+    simulate_regional,
 )
 from ._windows import Series, basin_series, nse_loss, nse_terms, window_starts, windows
 from ._workflow import (
@@ -25,6 +32,16 @@ from ._workflow import (
 )
 
 __all__ = [
+    "CheckpointError",
+    "Cosine",
+    "LoopResult",
+    "Plateau",
+    "Schedule",
+    "has_checkpoint",
+    "load_regional",
+    "regional_skeleton",
+    "save_regional",
+    "train_loop",
     "FitOptions",
     "FitResult",
     "RegionalFit",

@@ -9,10 +9,12 @@ basins and period only: nothing leaks from held-out basins or the test period.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import NoneType
 from typing import NamedTuple
@@ -21,9 +23,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import xarray as xr
-from tqdm.auto import tqdm
 
 from ..data import KRATZERT_ATTRIBUTES, DataError, attribute_matrix
 from ..data._dataset import select_basins
@@ -34,7 +34,7 @@ from ..models import (
     build_regional,
 )
 from ..nn import Standardiser
-from ..physics import ExpHydro
+from ..physics import ExpHydro, PhysicalModel
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
 from ..solve._types import (
     check_dataset,
@@ -44,11 +44,14 @@ from ..solve._types import (
     check_number,
     check_options_types,
     check_period,
+    check_physical_model,
     check_sensitivity,
     check_solver,
     type_error,
 )
-from ._fit import _zero_nonfinite, adam_update, check_option, nonfinite, warn_nonfinite
+from ._checkpoint import has_checkpoint
+from ._fit import check_option
+from ._loop import Cosine, train_loop
 from ._search import search_starts
 from ._windows import (
     Series,
@@ -56,7 +59,7 @@ from ._windows import (
     check_observed,
     nse_per_row,
     observed_basins,
-    window_starts,
+    windows,
 )
 
 #: Learning rates used when `RegionalOptions` names none.
@@ -78,6 +81,10 @@ class RegionalOptions:
     - `search`: random parameter sets tried per training basin to find the physical start
       (the median of each basin's best set); 0 starts mid-range.
     - `learning_rates`: per-kind learning rates, which take precedence over `learning_rate`.
+    - `patience`: stop when the median validation NSE has not improved for this many epochs
+      (only with a validation period; None: train every epoch).
+    - `physics`: the physical model of the models with a P-RNN (default EXP-HYDRO); the
+      forcings it declares are read from the data besides `REGIONAL_FORCINGS`.
     """
 
     attributes: tuple[str, ...] = KRATZERT_ATTRIBUTES
@@ -99,12 +106,17 @@ class RegionalOptions:
     seed: int = 0
     solver: AbstractSolver = Discrete()
     sensitivity: AbstractSensitivity = Backprop()
+    patience: int | None = None
+    physics: PhysicalModel = ExpHydro()
 
     def __post_init__(self):
         integers = ("width", "filters", "kernel", "hidden", "epochs", "batch_size", "window_days")
-        integers += ("stride_days", "spinup_days", "search", "seed")
+        integers += ("stride_days", "spinup_days", "search", "seed", "patience")
         rates = ("learning_rate", "min_learning_rate")
-        check_options_types(self, integers, (*rates, "dropout", "clip_norm"), ("learning_rate",))
+        check_options_types(
+            self, integers, (*rates, "dropout", "clip_norm"), ("learning_rate", "patience")
+        )
+        check_physical_model(self.physics, "RegionalOptions.physics")
         names = check_names(
             self.attributes, "RegionalOptions.attributes", "a tuple of static attribute names"
         )
@@ -146,6 +158,23 @@ class RegionalOptions:
             f"0 or more and shorter than window_days ({self.window_days})",
         )
         check_option(self, "search", self.search >= 0, "0 or more")
+        check_option(
+            self, "patience", self.patience is None or self.patience >= 1, "None or at least 1"
+        )
+
+    def record(self) -> dict:
+        """The options as JSON (objects by their repr): what a checkpoint was trained with."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def _jsonable(value):
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
 
 
 #: For messages: what to pass as the data, the kinds, the outputs to keep.
@@ -186,15 +215,31 @@ class Windows(NamedTuple):
     basin: np.ndarray  # (sample,) basin index
 
 
-def regional_series(ds: xr.Dataset, start, end, *, spinup_days: int = 0) -> Series:
-    """The regional models' forcings and discharge of every basin of `ds` (basin-major)."""
+def regional_forcings(physics: PhysicalModel | None) -> dict[str, str]:
+    """The forcings (name -> units) regional models with `physics` read: the networks'
+    `REGIONAL_FORCINGS` and whatever the physical model declares (None: no physics)."""
+    return {**REGIONAL_FORCINGS, **({} if physics is None else physics.forcings)}
+
+
+def regional_series(
+    ds: xr.Dataset,
+    start,
+    end,
+    *,
+    spinup_days: int = 0,
+    physics: PhysicalModel | None = ExpHydro(),
+) -> Series:
+    """The forcings of regional models with `physics` and the discharge of every basin of
+    `ds` (basin-major)."""
     check_dataset(ds, "ds", DATASET)
     start, end = check_period((start, end), "(start, end)")
     check_days(spinup_days, "spinup_days")
-    return basin_series(ds, start, end, spinup_days=spinup_days, forcings=REGIONAL_FORCINGS)
+    forcings = regional_forcings(physics)
+    return basin_series(ds, start, end, spinup_days=spinup_days, forcings=forcings)
 
 
 def _statistics(series: Series, attributes: np.ndarray):
+    """Standardisers of the attributes, the networks' forcings and discharge."""
     forcing = np.stack([series.inputs[n] for n in REGIONAL_FORCINGS], axis=-1)
     return (
         Standardiser.fit(attributes),
@@ -204,18 +249,17 @@ def _statistics(series: Series, attributes: np.ndarray):
 
 
 def _windows(series: Series, attributes: np.ndarray, o: RegionalOptions) -> Windows:
-    days = series.qobs.shape[1]
-    length = min(o.window_days, days)
-    starts = window_starts(days, length, o.stride_days)
-    index = starts[:, None] + np.arange(length)[None, :]
-    n_basins, n_windows = len(series.basins), len(starts)
-    cut = lambda a: a[:, index].reshape(n_basins * n_windows, length)  # noqa: E731
-    qobs = cut(series.qobs)
+    """Every window of every basin as one sample (basin-major); windows without two observed
+    days after the spin-up are dropped."""
+    cut = windows(series, min(o.window_days, series.qobs.shape[1]), o.stride_days)
+    n_basins, n_windows, length = cut.qobs.shape
+    flat = lambda a: a.reshape(n_basins * n_windows, length)  # noqa: E731
+    qobs = flat(cut.qobs)
     basin = np.repeat(np.arange(n_basins), n_windows)
-    keep = np.isfinite(qobs[:, o.spinup_days :]).sum(axis=1) >= 2  # drop unobserved windows
+    keep = np.isfinite(qobs[:, o.spinup_days :]).sum(axis=1) >= 2
     spread = np.nanstd(series.qobs, axis=1)
     return Windows(
-        {k: jnp.asarray(cut(v)[keep]) for k, v in series.inputs.items()},
+        {k: jnp.asarray(flat(v)[keep]) for k, v in cut.inputs.items()},
         jnp.asarray(qobs[keep]),
         jnp.asarray(attributes[basin[keep]], jnp.float32),
         jnp.asarray(spread[basin[keep]], jnp.float32),
@@ -241,25 +285,14 @@ def predict_regional(model: RegionalModel, inputs, attributes, *, key=None, full
     return jax.vmap(call)(inputs, attributes, key)
 
 
-def _optimizer(clip_norm: float):
-    return optax.chain(
-        _zero_nonfinite(), optax.clip_by_global_norm(clip_norm), optax.scale_by_adam()
-    )
+class NSEStarLoss(eqx.Module):
+    """The regional loss: NSE* (`nse_star_loss`) of a mini-batch of `Windows`."""
 
+    spinup_days: int = eqx.field(static=True)
 
-@eqx.filter_jit
-def _regional_step(params, static, opt_state, lr, data: Windows, index, key, spinup, clip):
-    batch = jax.tree_util.tree_map(lambda a: a[index], (data.inputs, data.qobs, data.attributes))
-    inputs, qobs, attributes = batch
-    spread = data.spread[index]
-
-    def loss_fn(params):
-        model = eqx.combine(params, static)
-        q = predict_regional(model, inputs, attributes, key=key, full=False)["q"]
-        return nse_star_loss(q, qobs, spread, spinup)
-
-    loss, grads = jax.value_and_grad(loss_fn)(params)
-    return (*adam_update(_optimizer(clip), grads, opt_state, params, lr), loss, nonfinite(grads))
+    def __call__(self, model, batch: Windows, key):
+        q = predict_regional(model, batch.inputs, batch.attributes, key=key, full=False)["q"]
+        return nse_star_loss(q, batch.qobs, batch.spread, self.spinup_days)
 
 
 @eqx.filter_jit
@@ -277,77 +310,14 @@ class RegionalFit:
     seconds: float
 
 
-def physical_start(series: Series, samples: int, key, spinup_days: int) -> np.ndarray:
+def physical_start(
+    series: Series, samples: int, key, spinup_days: int, physics: PhysicalModel = ExpHydro()
+) -> np.ndarray:
     """Median over training basins of each basin's best random parameter set (fractions)."""
     best = search_starts(
-        ExpHydro(), series, samples=samples, starts=1, key=key, spinup_days=spinup_days
+        physics, series, samples=samples, starts=1, key=key, spinup_days=spinup_days
     )
     return np.median(best[:, 0, :], axis=0)
-
-
-def _train_loop(
-    model,
-    data: Windows,
-    lr0: float,
-    epochs: int,
-    o: RegionalOptions,
-    *,
-    seed: int,
-    label: str,
-    progress: bool,
-    validate=None,
-):
-    """`epochs` of shuffled mini-batch Adam steps with cosine decay; the model and history.
-    With `validate` (model -> median validation NSE), the model of the best epoch is kept."""
-    n = len(data.basin)
-    batch = min(o.batch_size, n)
-    steps = -(-n // batch)
-    arrays = data._replace(basin=None)  # the host-side basin index stays out of the step
-    params, static = eqx.partition(model, eqx.is_inexact_array)
-    opt_state = _optimizer(o.clip_norm).init(params)
-    rng = np.random.default_rng(seed)
-    root = jax.random.key(seed)
-    history, best = [], None
-    bar = tqdm(range(epochs), desc=label, disable=not progress)
-    for epoch in bar:
-        began = time.perf_counter()
-        lr = o.min_learning_rate + 0.5 * (lr0 - o.min_learning_rate) * (
-            1 + np.cos(np.pi * epoch / epochs)
-        )
-        order = np.resize(rng.permutation(n), steps * batch).reshape(steps, batch)
-        losses, bad = [], []
-        for s, index in enumerate(order):
-            params, opt_state, loss, n_bad = _regional_step(
-                params,
-                static,
-                opt_state,
-                jnp.asarray(lr, jnp.float32),
-                arrays,
-                jnp.asarray(index),
-                jax.random.fold_in(root, epoch * steps + s),
-                o.spinup_days,
-                o.clip_norm,
-            )
-            losses.append(loss)
-            bad.append(n_bad)
-        loss = float(np.nanmean(jax.device_get(losses)))
-        entry = {"epoch": epoch + 1, "loss": loss, "learning_rate": lr}
-        entry["nonfinite_gradients"] = int(np.sum(jax.device_get(bad)))
-        entry["seconds"] = time.perf_counter() - began  # training only, not validation
-        if validate is not None:
-            entry["validation_nse"] = score = validate(eqx.combine(params, static))
-            if best is None or score > best[0]:
-                best = (score, params)
-        history.append(entry)
-        bar.set_postfix(
-            {k: f"{v:.3g}" for k, v in entry.items() if k in ("loss", "validation_nse")}
-            | {"lr": f"{lr:.1e}"}
-        )
-    bar.close()
-    warn_nonfinite(history, label)
-    if best is not None:
-        params = best[1]
-    return eqx.combine(params, static), history
 
 
 def train_regional(
@@ -360,18 +330,28 @@ def train_regional(
     validation: tuple | None = None,
     progress: bool = True,
     label: str | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    callback: Callable[[dict], None] | None = None,
 ) -> RegionalFit:
     """Train a regional model of `kind` on `basins` of `ds` over `period` (start, end).
 
+    Every window of every basin is a sample; each epoch visits them in shuffled mini-batches
+    of `options.batch_size` with a cosine-decayed learning rate (`dgeo.train.train_loop`).
     With a `validation` period (start, end) the same basins are scored there after every
     epoch (after `options.spinup_days` of spin-up before it) and the epoch with the best
     median NSE is kept: a guard against a late divergence.
 
-    `ds` needs `REGIONAL_FORCINGS`, `qobs` and the static attributes in `options.attributes`
-    (as `dgeo.data.load_caravan` or `load_camels_us` give them). Everything that
-    standardises the data is computed from these basins and this period only.
-    The hybrids train their P-RNN and head jointly from the start: pre-training the P-RNN
-    alone (as the per-basin hybrid does) made the joint stage unstable on CAMELS/ERA5-Land.
+    `ds` needs `REGIONAL_FORCINGS`, the forcings of `options.physics`, `qobs` and the static
+    attributes in `options.attributes` (as `dgeo.data.load_caravan` or `load_camels_us` give
+    them). Everything that standardises the data is computed from these basins and this
+    period only. The hybrids train their P-RNN and head jointly from the start: pre-training
+    the P-RNN alone (as the per-basin hybrid does) made the joint stage unstable on
+    CAMELS/ERA5-Land.
+
+    With `checkpoint_dir` the training state is saved there after every epoch, and
+    `resume=True` continues from it: the resumed run ends exactly where an uninterrupted one
+    ends. A checkpoint of another kind, basin list, period or options is a `CheckpointError`.
     """
     check_dataset(ds, "ds", DATASET)
     check_kind(kind)
@@ -381,18 +361,25 @@ def train_regional(
     check_options(options)
     validation = None if validation is None else check_period(validation, "validation")
     progress = check_flag(progress, "progress")
+    resume = check_flag(resume, "resume")
     check_instance(label, str | NoneType, "label", "a string or None")
+    check_instance(
+        checkpoint_dir, str | os.PathLike | NoneType, "checkpoint_dir", "a folder path or None"
+    )
     o = options
     began = time.perf_counter()
     subset = select_basins(ds, basins, source="the dataset given to train_regional")
-    series = regional_series(subset, *period)
+    series = regional_series(subset, *period, physics=o.physics)
     check_observed(series, o.spinup_days, "training")
     attributes = attribute_matrix(subset, o.attributes)
     attribute_stats, forcing_stats, q_stats = _statistics(series, attributes)
     root = jax.random.key(o.seed)
     start = None
-    if kind != "regional_lstm" and o.search > 0:
-        start = physical_start(series, o.search, jax.random.fold_in(root, 1), o.spinup_days)
+    saved = checkpoint_dir is not None and resume and has_checkpoint(checkpoint_dir)
+    if kind != "regional_lstm" and o.search > 0 and not saved:  # a checkpoint has its weights
+        start = physical_start(
+            series, o.search, jax.random.fold_in(root, 1), o.spinup_days, o.physics
+        )
     model = build_regional(
         kind,
         jax.random.fold_in(root, 2),
@@ -400,187 +387,75 @@ def train_regional(
         forcing_stats,
         q_stats,
         start=start,
-        width=o.width,
-        filters=o.filters,
-        kernel=o.kernel,
-        hidden=o.hidden,
-        dropout=o.dropout,
-        solver=o.solver,
-        sensitivity=o.sensitivity,
+        **architecture(o),
     )
     data = _windows(series, attributes, o)
     if len(data.basin) == 0:
         raise DataError("no training window has observed discharge after spin-up")
-    lr0 = o.learning_rates.get(kind, o.learning_rate)
-    if lr0 is None:
-        lr0 = DEFAULT_LEARNING_RATES.get(kind, 0.005)
+    lr0 = learning_rate(kind, o)
     validate = None
     if validation is not None:
-        held = regional_series(subset, *validation, spinup_days=o.spinup_days)
-        seen = observed_basins(held, o.spinup_days)
-        if not seen.any():
-            check_observed(held, o.spinup_days, "validation")  # raises, naming them
-        if not seen.all():
-            warnings.warn(
-                f"basin(s) {', '.join(held.basins[~seen])} have no observed discharge in the "
-                f"validation period {validation[0]}..{validation[1]}: they still train, and "
-                f"the best epoch is chosen on the other {int(seen.sum())} basins",
-                stacklevel=2,
-            )
-        inputs = {k: jnp.asarray(v[seen]) for k, v in held.inputs.items()}
-        qobs, attrs = jnp.asarray(held.qobs[seen]), jnp.asarray(attributes[seen], jnp.float32)
-
-        def validate(model):
-            nse = _validation_nse(model, inputs, attrs, qobs, o.spinup_days)
-            return float(np.nanmedian(np.asarray(nse)))
-
-    model, history = _train_loop(
-        model,
-        data,
-        lr0,
-        o.epochs,
-        o,
-        seed=o.seed,
-        label=label or kind,
-        progress=progress,
-        validate=validate,
-    )
-    return RegionalFit(model, history, time.perf_counter() - began)
-
-
-def simulate_regional(
-    model: RegionalModel,
-    ds: xr.Dataset,
-    start,
-    end,
-    *,
-    attributes=KRATZERT_ATTRIBUTES,
-    spinup_days: int = 365,
-    chunk: int = 64,
-) -> tuple[Series, dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Run `model` on every basin of `ds` from `start - spinup_days` to `end`.
-
-    Returns the scored series (spin-up dropped), outputs name -> (basin, time) and the
-    physical parameters name -> (basin,) (empty for the LSTM). Basins run in chunks of
-    `chunk` (one compiled shape) to bound memory.
-    """
-    check_instance(
-        model, RegionalModel, "model", "a regional model as train_regional returns (fit.model)"
-    )
-    check_dataset(ds, "ds", DATASET)
-    start, end = check_period((start, end), "(start, end)")
-    attributes = check_names(attributes, "attributes", "a tuple of static attribute names")
-    check_days(spinup_days, "spinup_days")
-    check_number(chunk, "chunk", integer=True, rule="at least 1")
-    if chunk < 1:
-        raise ValueError(f"chunk must be at least 1, got {chunk}")
-    series = regional_series(ds, start, end, spinup_days=spinup_days)
-    attrs = np.asarray(attribute_matrix(ds, attributes), np.float32)
-    n = len(series.basins)
-    run = eqx.filter_jit(lambda m, x, a: predict_regional(m, x, a))
-    pieces = []
-    for i in range(0, n, chunk):
-        rows = np.minimum(np.arange(i, i + chunk), n - 1)  # pad the last chunk
-        x = {k: jnp.asarray(v[rows]) for k, v in series.inputs.items()}
-        out = run(model, x, jnp.asarray(attrs[rows]))
-        keep = min(chunk, n - i)
-        pieces.append({k: np.asarray(v[:keep, spinup_days:]) for k, v in out.items()})
-    outputs = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
-    parameters = {
-        k: np.asarray(v) for k, v in jax.vmap(model.physical_parameters)(jnp.asarray(attrs)).items()
+        validate = _validation(subset, attributes, validation, o)
+    record = {
+        "kind": kind,
+        "basins": list(series.basins),
+        "period": list(period),
+        "validation": None if validation is None else list(validation),
+        "options": o.record(),
     }
-    scored = Series(
-        {k: v[:, spinup_days:] for k, v in series.inputs.items()},
-        series.qobs[:, spinup_days:],
-        series.basins,
-        series.time[spinup_days:],
+    fit = train_loop(
+        model,
+        NSEStarLoss(o.spinup_days),
+        data._replace(basin=None),  # the host-side basin index stays out of the step
+        epochs=o.epochs,
+        schedule=Cosine(lr0, o.min_learning_rate, o.epochs),
+        batch_size=o.batch_size,
+        clip_norm=o.clip_norm,
+        patience=o.patience if validation is not None else None,
+        seed=o.seed,
+        validate=validate,
+        checkpoint_dir=checkpoint_dir,
+        resume=resume,
+        record=record,
+        progress=progress,
+        label=label or kind,
+        callback=callback,
     )
-    return scored, outputs, parameters
+    return RegionalFit(fit.model, fit.history, time.perf_counter() - began)
 
 
-def regional_results(
-    models: dict[str, RegionalModel],
-    ds: xr.Dataset,
-    period: tuple,
-    options: RegionalOptions = RegionalOptions(),
-    *,
-    keep: tuple[str, ...] | None = None,
-) -> xr.Dataset:
-    """The results Dataset (`dgeo.evaluate.results_dataset`) of regional `models` on every
-    basin of `ds` over `period`, scored after `options.spinup_days` of spin-up before it.
-    `keep` limits the saved outputs (e.g. ("q", "snow_storage")) to save memory."""
-    from ..evaluate import results_dataset
+def learning_rate(kind: str, o: RegionalOptions) -> float:
+    """The initial learning rate of `kind`: `o.learning_rates[kind]`, else `o.learning_rate`,
+    else `DEFAULT_LEARNING_RATES` (0.005 for kinds it does not name)."""
+    lr = o.learning_rates.get(kind, o.learning_rate)
+    return DEFAULT_LEARNING_RATES.get(kind, 0.005) if lr is None else lr
 
-    check_instance(models, Mapping, "models", "a dict of kind -> regional model")
-    for kind, model in models.items():
-        check_instance(model, RegionalModel, f"models[{kind!r}]", "a regional model")
-    check_dataset(ds, "ds", DATASET)
-    period = check_period(period, "period")
-    check_options(options)
-    keep = check_names(keep, "keep", KEEP, optional=True)
-    outputs, parameters, series = {}, {}, None
-    for kind, model in models.items():
-        series, out, parameters[kind] = simulate_regional(
-            model, ds, *period, attributes=options.attributes, spinup_days=options.spinup_days
+
+def architecture(o: RegionalOptions) -> dict:
+    """The keyword arguments of `dgeo.models.build_regional` that `o` sets."""
+    names = ("width", "filters", "kernel", "hidden", "dropout", "solver", "sensitivity")
+    return {name: getattr(o, name) for name in names} | {"physics": o.physics}
+
+
+def _validation(subset: xr.Dataset, attributes: np.ndarray, period, o: RegionalOptions):
+    """model -> median NSE over `period` of the basins of `subset` that have observations
+    there (the others are named in a warning)."""
+    held = regional_series(subset, *period, spinup_days=o.spinup_days, physics=o.physics)
+    seen = observed_basins(held, o.spinup_days)
+    if not seen.any():
+        check_observed(held, o.spinup_days, "validation")  # raises, naming them
+    if not seen.all():
+        warnings.warn(
+            f"basin(s) {', '.join(held.basins[~seen])} have no observed discharge in the "
+            f"validation period {period[0]}..{period[1]}: they still train, and "
+            f"the best epoch is chosen on the other {int(seen.sum())} basins",
+            stacklevel=3,
         )
-        outputs[kind] = {k: v for k, v in out.items() if keep is None or k in keep}
-    return results_dataset(series, outputs, parameters, ExpHydro())
+    inputs = {k: jnp.asarray(v[seen]) for k, v in held.inputs.items()}
+    qobs, attrs = jnp.asarray(held.qobs[seen]), jnp.asarray(attributes[seen], jnp.float32)
 
+    def validate(model):
+        nse = _validation_nse(model, inputs, attrs, qobs, o.spinup_days)
+        return float(np.nanmedian(np.asarray(nse)))
 
-def cross_validate(
-    ds: xr.Dataset,
-    kinds=tuple(REGIONAL_MODELS),
-    *,
-    train_period: tuple,
-    test_period: tuple,
-    folds: int = 5,
-    seed: int = 0,
-    options: RegionalOptions = RegionalOptions(),
-    keep: tuple[str, ...] | None = ("q", "q_physical", "snow_storage"),
-    progress: bool = True,
-    validation: tuple | None = None,
-) -> tuple[xr.Dataset, dict]:
-    """Ungauged-basin (PUB) cross-validation: a seeded `folds`-fold split of the basins of
-    `ds`; each model is trained on the other folds over `train_period` and predicts the
-    held-out fold over `test_period`. Returns the results Dataset of every basin as predicted
-    when held out (basin order of `ds`, a `fold` coordinate) and kind -> training seconds.
-
-    With a `validation` period, each model keeps its epoch with the best median NSE of the
-    *training* basins over that period (see `train_regional`); held-out basins stay unseen.
-    """
-    from ..data import kfold_basins
-
-    check_dataset(ds, "ds", DATASET)
-    kinds = (kinds,) if isinstance(kinds, str) else kinds
-    kinds = check_names(kinds, "kinds", f"a tuple of regional model kinds ({KINDS})")
-    for kind in kinds:  # all before the first fold trains
-        check_kind(kind)
-    train_period = check_period(train_period, "train_period")
-    test_period = check_period(test_period, "test_period")
-    check_number(folds, "folds", integer=True, rule="2 or more")
-    check_number(seed, "seed", integer=True)
-    check_options(options)
-    keep = check_names(keep, "keep", KEEP, optional=True)
-    progress = check_flag(progress, "progress")
-    validation = None if validation is None else check_period(validation, "validation")
-    basins = ds["basin"].values.astype(str)
-    pieces, seconds = [], dict.fromkeys(kinds, 0.0)
-    for i, (train, test) in enumerate(kfold_basins(basins, folds, seed)):
-        models = {}
-        for kind in kinds:
-            label = f"{kind} fold {i + 1}/{folds}"
-            fit = train_regional(
-                ds,
-                kind,
-                train,
-                train_period,
-                options,
-                validation=validation,
-                progress=progress,
-                label=label,
-            )
-            models[kind], seconds[kind] = fit.model, seconds[kind] + fit.seconds
-        part = regional_results(models, ds.sel(basin=test), test_period, options, keep=keep)
-        pieces.append(part.assign_coords(fold=("basin", np.full(len(test), i))))
-    results = xr.concat(pieces, dim="basin", data_vars="minimal", coords="minimal")
-    return results.sel(basin=basins), seconds
+    return validate

@@ -20,9 +20,9 @@ import pandas as pd
 import xarray as xr
 
 from ..data import DataError
-from ..models import FORCINGS, MODELS, BasinModel, Physical, build
+from ..models import FORCINGS, MODELS, BasinModel, Physical, build, physics_of, required_forcings
 from ..nn import Standardiser
-from ..physics import ExpHydro
+from ..physics import ExpHydro, PhysicalModel
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
 from ..solve._types import (
     check_dataset,
@@ -32,6 +32,7 @@ from ..solve._types import (
     check_number,
     check_options_types,
     check_period,
+    check_physical_model,
     check_sensitivity,
     check_solver,
 )
@@ -74,7 +75,9 @@ class ModelOptions:
     """Architecture and data layout: Conv1D `filters`/`kernel` (paper: 8 and 10 days), LSTM
     `hidden`/`dropout`; the physical model starts gradient descent from the `physical_starts` best
     of `physical_search` random parameter sets per basin (0: from random points) and keeps the
-    best start on validation; the P-RNN runs with `solver` and `sensitivity`; training windows of `window_days` every `stride_days`."""
+    best start on validation; the P-RNN is the physical model `physics` (default EXP-HYDRO) and
+    runs with `solver` and `sensitivity`; training windows of `window_days` every
+    `stride_days`."""
 
     filters: int = 8
     kernel: int = 10
@@ -86,10 +89,12 @@ class ModelOptions:
     stride_days: int = 365
     solver: AbstractSolver = Discrete()
     sensitivity: AbstractSensitivity = Backprop()
+    physics: PhysicalModel = ExpHydro()
 
     def __post_init__(self):
         integers = ("filters", "kernel", "hidden", "physical_starts", "physical_search")
         check_options_types(self, (*integers, "window_days", "stride_days"), ("dropout",))
+        check_physical_model(self.physics, "ModelOptions.physics")
         check_solver(self.solver, "ModelOptions.solver")
         check_sensitivity(self.sensitivity, "ModelOptions.sensitivity")
         for name in (
@@ -118,7 +123,7 @@ DATASET = "an xarray.Dataset with dims (basin, time) such as dgeo.data.load_came
 
 def _architecture(o: ModelOptions) -> dict:
     """The keyword arguments of `dgeo.models.build` that `o` sets."""
-    names = ("filters", "kernel", "hidden", "dropout", "solver", "sensitivity")
+    names = ("filters", "kernel", "hidden", "dropout", "solver", "sensitivity", "physics")
     return {name: getattr(o, name) for name in names}
 
 
@@ -127,8 +132,12 @@ def _stack(trees):
 
 
 def _statistics(series: Series) -> tuple[Standardiser, Standardiser]:
-    """Per-basin training statistics of the forcings and of observed discharge, stacked."""
-    forcing = np.stack([series.inputs[n] for n in FORCINGS], axis=-1)
+    """Per-basin training statistics of the networks' forcings (zeros and ones when only the
+    P-RNN is trained and they were not read) and of observed discharge, stacked."""
+    shape = series.qobs.shape
+    forcing = np.stack(
+        [series.inputs.get(n, np.zeros(shape, series.qobs.dtype)) for n in FORCINGS], axis=-1
+    )
     f = _stack([Standardiser.fit(forcing[b]) for b in range(len(series.basins))])
     q = _stack([Standardiser.fit(series.qobs[b][..., None]) for b in range(len(series.basins))])
     return f, q
@@ -194,13 +203,14 @@ def train_models(
         )
     # As in the paper, the first `spinup` days of every window (the first year of the
     # training period among them) spin the states up and are not scored.
-    train = basin_series(ds, *periods.train)
+    forcings = required_forcings(kinds, o.physics)
+    train = basin_series(ds, *periods.train, forcings=forcings)
     check_observed(train, spinup, "training")
     forcing_stats, q_stats = _statistics(train)
     train_w = windows(train, o.window_days, o.stride_days)
     validation = None
     if periods.validation is not None:
-        validation = basin_series(ds, *periods.validation, spinup_days=spinup)
+        validation = basin_series(ds, *periods.validation, spinup_days=spinup, forcings=forcings)
         check_observed(validation, spinup, "validation")
         validation = Series(
             {k: v[:, None] for k, v in validation.inputs.items()},
@@ -219,7 +229,7 @@ def train_models(
         physical = models.get("physical") if kind == "hybrid" else None
         if kind == "physical" and o.physical_search > 0:
             fractions = search_starts(
-                ExpHydro(),
+                o.physics,
                 train,
                 samples=o.physical_search,
                 starts=starts,
@@ -227,7 +237,9 @@ def train_models(
                 spinup_days=spinup,
             )
             physical = eqx.filter_vmap(
-                lambda fr: Physical.init(fr, solver=o.solver, sensitivity=o.sensitivity)
+                lambda fr: Physical.init(
+                    fr, physics=o.physics, solver=o.solver, sensitivity=o.sensitivity
+                )
             )(jnp.asarray(fractions.reshape(len(members), -1)))
         options = _architecture(o)
 
@@ -261,16 +273,23 @@ def _best_members(result: FitResult, members, n_basins: int, starts: int) -> np.
     return np.arange(n_basins) * starts + np.argmax(score, axis=1)
 
 
+_predict = eqx.filter_jit(predict)  # compiled once per model structure and input shape
+
+
 def simulate_models(
     models: dict[str, BasinModel], ds: xr.Dataset, start, end, *, spinup_days: int = 365
 ) -> tuple[Series, dict[str, dict[str, np.ndarray]]]:
     """Run trained models from `start - spinup_days` to `end`; outputs (basin, time) from
     `start` on (spin-up days dropped)."""
-    series = basin_series(ds, start, end, spinup_days=spinup_days)
+    forcings = {}
+    for kind, model in models.items():
+        physics = physics_of(model)
+        forcings |= required_forcings([kind], physics) if physics is not None else FORCINGS
+    series = basin_series(ds, start, end, spinup_days=spinup_days, forcings=forcings)
     inputs = {k: jnp.asarray(v[:, None]) for k, v in series.inputs.items()}
     outputs = {}
     for kind, model in models.items():
-        out = eqx.filter_jit(predict)(model, inputs)
+        out = _predict(model, inputs)
         outputs[kind] = {k: np.asarray(v[:, 0, spinup_days:]) for k, v in out.items()}
     scored = Series(
         {k: v[:, spinup_days:] for k, v in series.inputs.items()},
@@ -304,7 +323,17 @@ def run_models(
         )
     series, outputs = simulate_models(models, ds, *period, spinup_days=spinup_days)
     parameters = {k: m.physical_parameters() for k, m in models.items()}
-    return results_dataset(series, outputs, parameters, ExpHydro())
+    return results_dataset(series, outputs, parameters, _physics(models))
+
+
+def _physics(models: Mapping) -> PhysicalModel | None:
+    """The physical model of `models` (None if none has one); two different ones are an
+    error, since one results Dataset has one parameter axis."""
+    found = {type(p): p for p in map(physics_of, models.values()) if p is not None}
+    if len(found) > 1:
+        names = ", ".join(sorted(t.__name__ for t in found))
+        raise ValueError(f"the models hold different physical models ({names}); run them apart")
+    return next(iter(found.values()), None)
 
 
 def model_skeletons(kinds, n_basins: int, options: ModelOptions = ModelOptions()) -> dict:
