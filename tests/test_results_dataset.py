@@ -100,3 +100,16 @@ def test_units_forcings_and_metrics_survive_netcdf(tmp_path):
     assert back["metrics"].attrs == ds["metrics"].attrs
     assert back["prcp"].attrs["units"] == "mm/day"
     assert back["tmean"].attrs["long_name"] == "daily mean air temperature"
+
+
+def test_the_physics_declaration_is_recorded():
+    ds = _results(_series())
+    assert ds.attrs["physics"] == "ExpHydro"
+    assert ds.attrs["states"] == "snow_storage soil_storage"
+    assert ds.attrs["inflows"] == "snowfall rainfall"
+    assert ds.attrs["outflows"] == "evapotranspiration subsurface_flow surface_flow"
+    assert ds.attrs["fluxes"].split() == list(ExpHydro.fluxes)
+    assert ExpHydro.units == {}  # no units declared: states in mm, fluxes in mm/day
+    assert ds["snow_storage"].attrs == {"units": "mm", "role": "state"}
+    assert ds["melt"].attrs == {"units": "mm/day", "role": "flux"}
+    assert ds["qsim"].attrs["role"] == "flux"  # EXP-HYDRO's q is the sum of two outflows

@@ -17,24 +17,70 @@ FORCING_INFO = {
     "prcp": ("mm/day", "precipitation"),
     "tmean": ("degC", "daily mean air temperature"),
 }
+#: The parts of a physical model's declaration recorded in a results Dataset's attrs.
+DECLARATION = ("states", "inflows", "outflows", "fluxes")
 
 
-def results_dataset(series, outputs: dict, parameters: dict, physics: PhysicalModel) -> xr.Dataset:
+class _NoPhysics:
+    """The declaration of a run without a physical model (purely neural models only)."""
+
+    parameters = states = inflows = outflows = fluxes = parameter_names = ()
+    units: dict = {}
+
+
+def _roles(physics: PhysicalModel) -> dict[str, str]:
+    """Each state and flux of `physics` by name: "state", "inflow", "outflow" or "flux"."""
+    roles = dict.fromkeys(physics.fluxes, "flux")
+    roles.update(dict.fromkeys(physics.inflows, "inflow"))
+    roles.update(dict.fromkeys(physics.outflows, "outflow"))
+    roles.update(dict.fromkeys(physics.states, "state"))
+    return roles
+
+
+def _declaration(physics: PhysicalModel) -> dict[str, str]:
+    """The Dataset attrs that record `physics`: its class name and, per part of
+    `DECLARATION`, its names space-separated in declared order (a netCDF attribute is text)."""
+    attrs = {"physics": "none" if isinstance(physics, _NoPhysics) else type(physics).__name__}
+    for part in DECLARATION:
+        names = tuple(getattr(physics, part))
+        spaced = [n for n in names if not n or n != "".join(n.split())]
+        if spaced:
+            raise ValueError(
+                f"{type(physics).__name__}.{part} has names with blanks or empty names "
+                f"({spaced!r}); a results Dataset records them space-separated"
+            )
+        attrs[part] = " ".join(names)
+    return attrs
+
+
+def results_dataset(
+    series, outputs: dict, parameters: dict, physics: PhysicalModel | None
+) -> xr.Dataset:
     """One Dataset for every model of a run, with a `model` dimension.
 
     - `qobs` (basin, time) and `qsim` (model, basin, time) in mm/day;
     - the forcings `prcp` (mm/day) and `tmean` (degC) as (basin, time), when `series.inputs`
       has them (for hydrographs with precipitation);
-    - every state (mm) and flux (mm/day) of the physics, and `q_physical` (the P-RNN discharge
-      inside the hybrid), as (model, basin, time), NaN for models without them;
+    - every state (mm) and flux (mm/day) of the physics (or the units its `units` declares),
+      and `q_physical` (the P-RNN discharge inside the hybrid), as (model, basin, time), NaN
+      for models without them; each with the attribute `role`: "state", "inflow", "outflow"
+      or "flux" (any other flux, `q_physical` among them), as the physics declares it;
     - `parameters` (model, basin, parameter) with `parameter_units`, NaN for neural models;
     - `metrics` (model, basin, metric) from `dgeo.evaluate.METRICS` on qobs vs qsim, with the
       units and long name of each metric (`dgeo.evaluate.METRIC_INFO`) in the coordinates
       `metric_units` and `metric_long_name`.
 
+    The Dataset's attrs hold the scored period (`start`, `end`), the physics' class name
+    (`physics`) and its declaration: `states`, `inflows`, `outflows` and `fluxes`, each the
+    declared names space-separated in declared order (discharge `q` is the variable `qsim`).
+    `dgeo.plot.fluxes` draws its panels from them.
+
     `series` is a `dgeo.train.Series` of the scored period and `outputs` kind -> name ->
-    (basin, time) arrays, as `dgeo.train.simulate_models` returns them.
+    (basin, time) arrays, as `dgeo.train.simulate_models` returns them. `physics` is None for
+    purely neural models: the Dataset then has an empty `parameter` axis and `physics="none"`.
     """
+    physics = _NoPhysics() if physics is None else physics
+    declaration = _declaration(physics)  # before any work: names that cannot be recorded raise
     kinds = list(outputs)
     coords = {"model": kinds, "basin": series.basins, "time": series.time}
     ds = xr.Dataset(coords=coords)
@@ -54,7 +100,9 @@ def results_dataset(series, outputs: dict, parameters: dict, physics: PhysicalMo
                 )
             ds[name] = (("basin", "time"), values, {"units": unit, "long_name": long_name})
     units = {**dict.fromkeys(physics.states, "mm"), **dict.fromkeys(physics.fluxes, "mm/day")}
+    units.update({n: u for n, u in physics.units.items() if n in units})
     units["q_physical"] = "mm/day"
+    roles = _roles(physics)
     names = ["q", *[n for n in units if n != "q" and any(n in o for o in outputs.values())]]
     for name in names:
         stacked = np.stack([outputs[k].get(name, np.full(shape, np.nan)) for k in kinds])
@@ -62,7 +110,7 @@ def results_dataset(series, outputs: dict, parameters: dict, physics: PhysicalMo
         ds[target] = (
             ("model", "basin", "time"),
             stacked.astype(np.float32),
-            {"units": units.get(name, "mm/day")},
+            {"units": units.get(name, "mm/day"), "role": roles.get(name, "flux")},
         )
     ds["qsim"].attrs["long_name"] = "simulated discharge"
     values = np.full((len(kinds), len(series.basins), len(physics.parameters)), np.nan)
@@ -82,7 +130,7 @@ def results_dataset(series, outputs: dict, parameters: dict, physics: PhysicalMo
     ds.attrs.update(
         start=str(np.datetime_as_string(series.time[0], unit="D")),
         end=str(np.datetime_as_string(series.time[-1], unit="D")),
-        physics=type(physics).__name__,
+        **declaration,
     )
     return ds
 

@@ -40,7 +40,8 @@ class PhysicalModel(eqx.Module):
     Subclasses declare, as class variables, `parameters` (a tuple of `Parameter`), `states`,
     `fluxes` (every flux the flux function returns, discharge `q` among them), `forcings`
     (name -> units the flux function expects), and the water balance terms `inflows` and
-    `outflows` (flux names); they implement `rates`, the one flux function.
+    `outflows` (flux names); they implement `rates`, the one flux function. States are in mm
+    and fluxes in mm/day unless `units` (name -> units, empty by default) says otherwise.
 
     Any flux may be replaced or corrected by a learnable module (a universal differential
     equation): pass `overrides={"flux_name": Replace(network)}`; the flux function routes each
@@ -55,6 +56,7 @@ class PhysicalModel(eqx.Module):
     forcings: ClassVar[dict[str, str]]
     inflows: ClassVar[tuple[str, ...]]
     outflows: ClassVar[tuple[str, ...]]
+    units: ClassVar[dict[str, str]] = {}
 
     def __check_init__(self):
         unknown = sorted(set(self.overrides) - set(self.fluxes))

@@ -1,7 +1,8 @@
 """Figures of a results Dataset (`dgeo.evaluate.results_dataset`): hydrographs with precipitation
 (one water year, or one panel per water year), flow duration curves, monthly regimes, a one-page
-summary per basin, peaks, skill CDFs, parameters and internal fluxes; and of snow storage
-against observed SWE (`dgeo.evaluate.snow_correlation`).
+summary per basin, peaks, skill CDFs, parameters and internal fluxes (in panels that follow
+the physical model's declaration recorded in the results); and of snow storage against observed
+SWE (`dgeo.evaluate.snow_correlation`). None of them assumes a particular physical model.
 
 Every function returns a `matplotlib.figure.Figure` built without pyplot and without choosing a
 backend: in a notebook the figure renders when it is the cell's value (or with ``display(fig)``),
@@ -25,10 +26,9 @@ from ._common import EFFICIENCIES as EFFICIENCIES
 from ._common import METRIC_UNITS as METRIC_UNITS
 from ._common import save
 from ._hydrograph import hydrograph, hydrograph_years, peak_zoom
+from ._internals import fluxes
 from ._signatures import flow_duration, regime
-from ._skill import FLUX_PANELS as FLUX_PANELS
-from ._skill import INTERNALS as INTERNALS
-from ._skill import fluxes, nse_anatomy, nse_cdf, parameters
+from ._skill import nse_anatomy, nse_cdf, parameters
 from ._snow import SNOW_COLORS as SNOW_COLORS
 from ._snow import snow_basins, snow_correlations, snow_map, snow_series
 from ._summary import basin_summary

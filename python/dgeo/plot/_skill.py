@@ -1,5 +1,4 @@
-"""Figures across basins (the CDF of a metric, r against alpha, calibrated parameters) and of
-one model's internal fluxes and storages in one basin."""
+"""Figures across basins: the CDF of a metric, r against alpha, calibrated parameters."""
 
 from __future__ import annotations
 
@@ -7,18 +6,7 @@ import numpy as np
 import xarray as xr
 
 from ..evaluate import nse_decomposition
-from ._common import EFFICIENCIES, _dates, _figure, _metric_info, _models, _pick, _units, _window
-
-#: Panels of `fluxes`: (y label, variables); `pet` is drawn dashed as the reference for ET.
-FLUX_PANELS = (
-    ("precipitation", ("rainfall", "snowfall")),
-    ("snowmelt", ("melt",)),
-    ("evapotranspiration", ("evapotranspiration", "pet")),
-    ("runoff", ("subsurface_flow", "surface_flow")),
-    ("snow storage", ("snow_storage",)),
-    ("soil storage", ("soil_storage",)),
-)
-INTERNALS = tuple(v for _, names in FLUX_PANELS for v in names)
+from ._common import EFFICIENCIES, _figure, _metric_info, _models, _pick
 
 
 def nse_cdf(results: xr.Dataset, *, metric: str = "nse", ax=None):
@@ -136,38 +124,4 @@ def parameters(results: xr.Dataset, *, model=None):
     for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
     fig.suptitle(f"Calibrated parameters, {results.sizes['basin']} basins (bar: median)")
-    return fig
-
-
-def fluxes(results: xr.Dataset, basin, *, model: str = "hybrid", start=None, end=None):
-    """Stacked panels of the internal fluxes and storages of one model in one basin.
-
-    Panels: rainfall/snowfall, melt, evapotranspiration (PET dashed), subsurface/surface flow,
-    snow storage, soil storage (panels whose variables are absent from `results` are left out).
-    """
-    basin = _pick(results, "basin", basin)
-    model = _pick(results, "model", model)
-    present = [v for v in INTERNALS if v in results]
-    have = [
-        m
-        for m in results["model"].values
-        if any(bool(results[v].sel(model=m).notnull().any()) for v in present)
-    ]
-    if model not in have:
-        raise ValueError(
-            f"model {model!r} has no internal fluxes; models with internal fluxes: {', '.join(map(str, have)) or 'none'}"
-        )
-    ds = _window(results, start, end).sel(model=model, basin=basin)
-    panels = [(label, [v for v in names if v in ds]) for label, names in FLUX_PANELS]
-    panels = [(label, names) for label, names in panels if names]
-    fig, axes = _figure(len(panels), 1, sharex=True, figsize=(10, 1.9 * len(panels) + 0.6))
-    for ax, (label, names) in zip(axes[:, 0], panels, strict=True):
-        for v in names:
-            style = {"ls": "--", "color": "grey"} if v == "pet" else {}
-            ax.plot(ds["time"].values, ds[v].values, lw=0.9, label=v.replace("_", " "), **style)
-        default = "mm" if "storage" in label else "mm/day"
-        ax.set_ylabel(f"{label}\n[{_units(ds[names[0]], default)}]")
-        ax.legend(loc="upper right", fontsize="x-small")
-        _dates(ax)
-    fig.suptitle(f"Internal fluxes and storages of {model}, basin {basin}")
     return fig

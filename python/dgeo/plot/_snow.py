@@ -1,5 +1,6 @@
 """Snow figures: simulated snow storage S0 against observed SWE (`dgeo.evaluate.snow_correlation`)
-over time, per basin, as correlations and on a map."""
+over time, per basin, as correlations and on a map. S0 is any model's snow storage (EXP-HYDRO's
+symbol); the figures call it "snow storage"."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ SNOW_COLORS = {"s0": "tab:blue", "swe": "black"}
 
 def _draw_snow(ax, time, s0, swe, units: str) -> None:
     ax.plot(time, swe, color=SNOW_COLORS["swe"], lw=1.2, label="SWE (observed)")
-    ax.plot(time, s0, color=SNOW_COLORS["s0"], lw=0.9, label="S0 (simulated)")
+    ax.plot(time, s0, color=SNOW_COLORS["s0"], lw=0.9, label="snow storage (simulated)")
     ax.set_ylabel(f"snow [{units}]")
     ax.legend(loc="upper right", fontsize="x-small")
     _dates(ax)
@@ -36,7 +37,9 @@ def snow_series(snow: xr.Dataset, *, start=None, end=None, ax=None):
         ax, ds["time"].values, ds["basin_mean_s0"].values, ds["basin_mean_swe"].values, units
     )
     r = snow.attrs["basin_mean_correlation"]
-    ax.set_title(f"Mean snow over {snow.attrs['n_basins']} basins: S0 vs SWE, r = {r:.2f}")
+    ax.set_title(
+        f"Mean snow over {snow.attrs['n_basins']} basins: snow storage vs SWE, r = {r:.2f}"
+    )
     return ax.figure
 
 
@@ -59,7 +62,7 @@ def snow_basins(s0: xr.DataArray, swe: xr.DataArray, basins, *, start=None, end=
         _draw_snow(ax, one["time"].values, one["s0"].values, one["swe"].values, _units(swe, "mm"))
         r = float(snow["per_basin_correlation"].sel(basin=basin))
         ax.set_title(f"basin {basin}: r = {r:.2f}" if np.isfinite(r) else f"basin {basin}: r n/a")
-    fig.suptitle("Simulated snow storage S0 vs observed SWE")
+    fig.suptitle("Simulated snow storage vs observed SWE")
     return fig
 
 
@@ -76,7 +79,7 @@ def snow_correlations(snow: xr.Dataset):
         left.axvline(np.median(r), color="black", ls="--", label=f"median {np.median(r):.2f}")
         left.legend(loc="upper left", fontsize="small")
     left.set_xlim(-1.0, 1.0)
-    left.set_xlabel("correlation of daily S0 and SWE")
+    left.set_xlabel("correlation of daily snow storage and SWE")
     left.set_ylabel("number of basins")
     left.yaxis.get_major_locator().set_params(integer=True)
     left.set_title(f"Per-basin correlation ({r.size} snowy basins)")
@@ -88,7 +91,7 @@ def snow_correlations(snow: xr.Dataset):
     right.axline((0.0, 0.0), slope=1.0, color="black", lw=0.8, label="1:1")
     units = _units(snow["mean_swe"], "mm")
     right.set_xlabel(f"mean observed SWE [{units}]")
-    right.set_ylabel(f"mean simulated S0 [{units}]")
+    right.set_ylabel(f"mean simulated snow storage [{units}]")
     right.legend(loc="upper left", fontsize="small")
     a = snow.attrs
     right.set_title(
@@ -117,7 +120,10 @@ def snow_map(snow: xr.Dataset, lat, lon):
     `lat`/`lon` are one value per basin of `snow` in its order, or DataArrays over ``basin``.
     """
     lat, lon = _per_basin(lat, snow, "lat"), _per_basin(lon, snow, "lon")
-    fields = {"S0 (simulated)": snow["mean_s0"].values, "SWE (observed)": snow["mean_swe"].values}
+    fields = {
+        "snow storage (simulated)": snow["mean_s0"].values,
+        "SWE (observed)": snow["mean_swe"].values,
+    }
     vmax = max(float(np.nanmax(np.concatenate(list(fields.values())), initial=0.0)), 1e-9)
     fig, axes = _figure(1, 2, figsize=(11, 4.2))
     for ax, (label, v) in zip(axes[0], fields.items(), strict=True):
