@@ -1,5 +1,16 @@
 """Evaluation: NaN-aware skill metrics, the results Dataset of a run, snow inference against SWE."""
 
+from ._analysis import (
+    class_table,
+    compare_models,
+    failure_anatomy,
+    failure_table,
+    pair_models,
+    paper_basins,
+    skill_by_class,
+    skill_summary,
+    summary_table,
+)
 from ._metrics import (
     FLV_FLOOR,
     METRIC_INFO,
@@ -26,6 +37,10 @@ __all__ = [
     "METRIC_INFO",
     "MetricInfo",
     "bias",
+    "class_table",
+    "compare_models",
+    "failure_anatomy",
+    "failure_table",
     "fhv",
     "flv",
     "kge",
@@ -34,12 +49,17 @@ __all__ = [
     "mnse",
     "nse",
     "nse_decomposition",
+    "pair_models",
+    "paper_basins",
     "perennial_snow",
     "pfab",
     "results_dataset",
     "rmse",
     "save_results",
+    "skill_by_class",
+    "skill_summary",
     "snow_correlation",
     "snow_summary",
     "summarise",
+    "summary_table",
 ]
