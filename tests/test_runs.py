@@ -60,12 +60,12 @@ def test_a_run_is_refused_without_resume_and_replaced_whole_with_overwrite(finis
 
 
 def test_an_overwrite_that_fails_leaves_no_mix_of_two_runs(finished, monkeypatch):
-    import dgeo.runs
+    import dgeo.runs._experiments
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(dgeo.runs, "train_models", interrupted)
+    monkeypatch.setattr(dgeo.runs._experiments, "train_models", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train_run(parse_config(QUICK), finished, overwrite=True, progress=False)
     assert not holds_run(finished)  # the old record and checkpoints went, no new ones came

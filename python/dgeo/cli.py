@@ -79,14 +79,19 @@ def _train_epilog() -> str:
     from . import config
 
     examples = (
-        "Examples to copy: examples/configs/ in the dgeo repository: quick_synthetic.yml "
-        "(synthetic twin catchments, no data needed, about a minute on 2 cores), "
-        "demo_camels.yml and jiang_local.yml (CAMELS-US, e.g. from `dgeo data download`)."
+        "Examples to copy: examples/configs/ in the dgeo repository, one per experiment: "
+        "quick_synthetic.yml (synthetic twin catchments, no data needed, about a minute on 2 "
+        "cores), demo_camels.yml and jiang_local.yml (per-basin models on CAMELS-US, e.g. "
+        "from `dgeo data download`), regional_temporal.yml (regional models, temporal test "
+        "and snow inference), regional_pub.yml (ungauged basins, 5-fold cross-validation), "
+        "regional_pub_validated.yml, regional_pub_lstm_35.yml and regional_temporal_lstm_35.yml "
+        "(Caravan ERA5-Land and CAMELS attributes). Each has a quick: variant that `--quick` "
+        "runs."
     )
     keys = "\n" + config.KEYS.rstrip("\n")
     rules = (
         "Every key is optional except `data`; an unknown key or a bad value is an error naming "
-        "it. A relative data path is taken from the folder of the YAML file."
+        "it. A relative path (data, snow.swe) is taken from the folder of the YAML file."
     )
     return "\n\n".join([_fill(examples), "configuration keys:" + keys, _fill(rules)])
 
@@ -126,13 +131,16 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train",
-        help="train the models of a YAML configuration",
+        help="train the experiment of a YAML configuration",
         description=_fill(
-            "Train the models of a YAML configuration into a run directory: config.yml, "
-            "run.json, checkpoints/ (every epoch), models/, history.csv, results.nc, "
-            "metrics.csv, figures/. The configuration is checked against the data before "
+            "Train the experiment of a YAML configuration into a run directory: per-basin "
+            "models, or regional models in a temporal test or an ungauged-basin (k-fold) "
+            "cross-validation. It holds config.yml, run.json, checkpoints/ (every epoch), "
+            "models/ (a cross-validation: folds/), history.csv, results.nc, metrics.csv, "
+            "summary.json, figures/. The configuration is checked against the data before "
             "anything is written; Ctrl-C keeps the last completed epoch and prints the "
-            "command that continues the run."
+            "command that continues the run, which skips the models and folds that had "
+            "finished."
         ),
         epilog=_train_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -140,14 +148,20 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("config", help="run configuration (YAML; see examples/configs/)")
     train.add_argument(
         "--run-dir",
-        help="run directory (default runs/<config name>); one that already holds a run is "
-        "only continued, with --resume",
+        help="run directory (default runs/<config name>, with --quick runs/<config "
+        "name>_quick); one that already holds a run is only continued, with --resume",
     )
     train.add_argument(
         "--resume",
         action="store_true",
         help="continue an interrupted run from its checkpoints (the configuration must have "
         "the settings it was started with)",
+    )
+    train.add_argument(
+        "--quick",
+        action="store_true",
+        help="apply the configuration's quick: overrides (a few basins and epochs, 2 folds): "
+        "a check that the experiment runs, not a result",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(run=_train)
@@ -187,8 +201,9 @@ def _train(args: argparse.Namespace) -> int:
     from .config import read_config
     from .runs import has_checkpoint, print_summary, train_run
 
-    config = read_config(args.config)
-    args.run_dir = args.run_dir or f"runs/{Path(args.config).stem}"
+    config = read_config(args.config, quick=args.quick)
+    quick = "_quick" if args.quick else ""
+    args.run_dir = args.run_dir or f"runs/{Path(args.config).stem}{quick}"
     run_dir = Path(args.run_dir)
     try:
         results = train_run(config, run_dir, resume=args.resume, progress=not args.quiet)
@@ -197,6 +212,7 @@ def _train(args: argparse.Namespace) -> int:
         if args.cpu_threads is not None:
             command += ["--cpu-threads", str(args.cpu_threads)]
         command += ["train", args.config, "--run-dir", args.run_dir, "--resume"]
+        command += ["--quick"] if args.quick else []
         command += ["--quiet"] if args.quiet else []
         saved = (
             f"the last completed epoch is saved in {run_dir / 'checkpoints'}"
@@ -313,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     entry = argv is None
     from .config import ConfigError
     from .data import DataError
-    from .train._fit import CheckpointError
+    from .train import CheckpointError
 
     args = _parser().parse_args(argv)
     if entry:  # the process is ours to set up

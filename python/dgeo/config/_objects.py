@@ -1,0 +1,98 @@
+"""The one place where configuration strings become dgeo objects: solvers, sensitivity methods
+and physical models."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import diffrax
+
+from ..physics import PhysicalModel
+from ..solve import Adjoint, Backprop, Checkpoint, Continuous, Discrete, Forward
+from ._values import ConfigError
+
+SOLVERS = {
+    "discrete": Discrete,
+    "tsit5": lambda: Continuous(diffrax.Tsit5()),
+    "dopri5": lambda: Continuous(diffrax.Dopri5()),
+    "kvaerno5": lambda: Continuous(diffrax.Kvaerno5()),
+}
+SENSITIVITIES = {
+    "backprop": Backprop,
+    "checkpoint": Checkpoint,
+    "adjoint": Adjoint,
+    "forward": Forward,
+}
+
+#: The physical model when a configuration names none.
+DEFAULT_PHYSICS = "exphydro"
+
+
+def _is_model(value) -> bool:
+    return (
+        isinstance(value, type)
+        and issubclass(value, PhysicalModel)
+        and not inspect.isabstract(value)
+    )
+
+
+def known_physics() -> dict[str, type[PhysicalModel]]:
+    """Lower-case name -> class of every concrete `PhysicalModel` that `dgeo.physics` exports:
+    exporting a model from `dgeo.physics` is what makes its name known here."""
+    from .. import physics
+
+    classes = (getattr(physics, name) for name in physics.__all__)
+    return {cls.__name__.lower(): cls for cls in classes if _is_model(cls)}
+
+
+def _import_class(spec: str, where: str) -> type:
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name.isidentifier():
+        raise ConfigError(f"{where} is {spec!r}; an import path is 'package.module:ClassName'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ConfigError(f"{where}: cannot import module {module_name!r} ({err})") from None
+    if not hasattr(module, class_name):
+        raise ConfigError(f"{where}: module {module_name} has no {class_name}")
+    return getattr(module, class_name)
+
+
+def physics_class(spec, where: str = "physics") -> type[PhysicalModel]:
+    """The `PhysicalModel` subclass `spec` names: a name exported by `dgeo.physics` (any case,
+    `exphydro` is `ExpHydro`) or an import path 'package.module:ClassName'."""
+    known = known_physics()
+    if not isinstance(spec, str) or not spec:
+        raise ConfigError(
+            f"{where} must be a model name ({', '.join(known)}) or an import path "
+            f"'package.module:ClassName', got {spec!r}"
+        )
+    if ":" not in spec:
+        if spec.lower() not in known:
+            raise ConfigError(
+                f"{where} is {spec!r}; known physical models: {', '.join(known)} (those "
+                "dgeo.physics exports), or an import path 'package.module:ClassName'"
+            )
+        return known[spec.lower()]
+    cls = _import_class(spec, where)
+    if not _is_model(cls):
+        raise ConfigError(f"{where}: {spec} is not a concrete dgeo.physics.PhysicalModel subclass")
+    return cls
+
+
+def physics_name(spec, where: str = "physics") -> str:
+    """The canonical name of the physical model `spec` names (the lower-case name of a
+    dgeo.physics export, else its import path), checked to build without arguments."""
+    cls = physics_class(spec, where)
+    try:
+        cls()
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}: {spec} cannot be built without arguments ({err})") from None
+    known = known_physics()
+    return cls.__name__.lower() if known.get(cls.__name__.lower()) is cls else spec
+
+
+def physics_model(spec) -> PhysicalModel:
+    """A fresh instance of the physical model `spec` names."""
+    return physics_class(spec)()
