@@ -103,6 +103,7 @@ def trained(netcdf_dir) -> Path:
 # 1. A run directory is self-contained.
 
 
+@pytest.mark.slow
 def test_evaluate_uses_the_recorded_data_from_any_directory(trained, tmp_path):
     folder = trained.parent
     record = json.loads((trained / "run.json").read_text())
@@ -138,6 +139,7 @@ def test_evaluate_uses_the_recorded_data_from_any_directory(trained, tmp_path):
 # 2. A failed resume changes nothing and names what differs.
 
 
+@pytest.mark.slow
 def test_failed_resume_leaves_the_record_and_names_the_changed_keys(trained):
     folder = trained.parent
     record = {p: p.read_bytes() for p in trained.rglob("*") if p.is_file()}
@@ -228,6 +230,7 @@ def test_data_the_test_period_lacks_is_found_before_training(netcdf_dir, tmp_pat
 # 4. Ctrl-C keeps the last completed epoch and says how to go on.
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_last_epoch_and_resumes_from_it(netcdf_dir, tmp_path):
     config = write_config(
         tmp_path / "long.yml",
@@ -301,6 +304,7 @@ def _small_fit_problem():
     return stack, train, validation
 
 
+@pytest.mark.slow
 def test_resuming_a_run_that_stopped_early_trains_no_further(tmp_path):
     import jax
 
@@ -344,6 +348,7 @@ def test_checkpoint_cut_between_its_two_renames_is_completed_or_refused(tmp_path
         load_checkpoint(tmp_path, like, options)
 
 
+@pytest.mark.slow
 def test_ctrl_c_inside_jax_gc_callback_is_not_lost():
     """JAX runs a callback at every garbage collection; Python drops an exception raised
     there, so a Ctrl-C landing in it would be lost. dgeo's handler delivers it again."""
@@ -375,6 +380,7 @@ def test_ctrl_c_inside_jax_gc_callback_is_not_lost():
 # 5. Unwritable and full output folders, closed pipes, bad paths: one line, nothing half-written.
 
 
+@pytest.mark.slow
 def test_run_dir_that_cannot_be_created_is_one_line(tmp_path):
     (tmp_path / "occupied").write_text("a file, not a folder")
     config = write_config(tmp_path / "quick.yml", "synthetic")
@@ -383,6 +389,7 @@ def test_run_dir_that_cannot_be_created_is_one_line(tmp_path):
 
 
 @pytest.mark.parametrize(("fail_at", "existed"), [(1, False), (1, True), (3, False)])
+@pytest.mark.slow
 def test_full_disk_leaves_nothing_half_written(
     netcdf_dir, tmp_path, monkeypatch, capsys, fail_at, existed
 ):
@@ -435,6 +442,7 @@ def test_closed_pipe_is_one_line(netcdf_dir):
     one_line_error((code, err), "broken pipe")
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_never_a_traceback(tmp_path):
     (tmp_path / "list.yml").write_text("- data\n- synthetic\n")
     (tmp_path / "binary.yml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
@@ -533,6 +541,7 @@ def test_camels_example_configs_fit_the_data(camels_root):
         check_run(config, load_data(config))
 
 
+@pytest.mark.slow
 def test_quick_example_trains_through_the_cli(tmp_path):
     result = dgeo(
         "train", EXAMPLES / "quick_synthetic.yml", "--run-dir", tmp_path / "run", "--quiet"

@@ -77,6 +77,7 @@ def write(path: Path, mapping: dict) -> Path:
 # 1. The ungauged-basin cross-validation of the example, quick, through the CLI.
 
 
+@pytest.mark.slow
 def test_regional_pub_quick_writes_the_run_directory(tmp_path, monkeypatch):
     require_data(CARAVAN_NC)
     require_data(SWE_NC)
@@ -124,6 +125,7 @@ def test_regional_pub_quick_writes_the_run_directory(tmp_path, monkeypatch):
 # 2. A regional temporal run interrupted by Ctrl-C continues to the same result.
 
 
+@pytest.mark.slow
 def test_interrupted_regional_run_resumes_to_the_uninterrupted_result(
     tmp_path, monkeypatch, capsys
 ):
@@ -188,6 +190,7 @@ def test_interrupted_regional_run_resumes_to_the_uninterrupted_result(
 # 3. The new keys: objects from strings, errors that name the key.
 
 
+@pytest.mark.slow
 def test_physics_from_an_import_path_trains_a_model_declared_here(tmp_path):
     config = parse_config(
         {

@@ -144,6 +144,7 @@ def test_the_new_model_closes_its_water_balance(twins):
     assert float(result["q"].mean()) > 0.1  # it makes discharge
 
 
+@pytest.mark.slow
 def test_new_model_trains_per_basin_through_the_public_api(twins):
     options = ModelOptions(
         physics=TwoBuckets(), physical_starts=2, physical_search=64, window_days=730
@@ -170,6 +171,7 @@ def test_new_model_trains_per_basin_through_the_public_api(twins):
         )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_new_model_trains_regionally_through_the_public_api(twins):
     basins = twins["basin"].values
     fit = train_regional(twins, "regional_hybrid", basins, PERIODS.train, REGIONAL, progress=False)
@@ -194,6 +196,7 @@ def _write_config(tmp_path, mapping) -> str:
     [["physical", "hybrid"], ["regional_hybrid"]],
     ids=["per-basin", "regional"],
 )
+@pytest.mark.slow
 def test_new_model_and_data_source_train_from_a_yaml_config(tmp_path, models):
     """The YAML names the model and the source by import path; `dgeo train` runs them."""
     from dgeo.cli import main

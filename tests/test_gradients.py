@@ -48,6 +48,7 @@ def test_discrete_gradients_match_finite_differences(short_forcing, sensitivity)
 
 @pytest.mark.parametrize("solver", FIXED, ids=ids(FIXED))
 @pytest.mark.parametrize("sensitivity", EXACT, ids=ids(EXACT))
+@pytest.mark.slow
 def test_continuous_gradients_match_finite_differences(short_forcing, solver, sensitivity):
     check = dgeo.check_gradients(
         MODEL, short_forcing, PARAMS, solver=solver, sensitivity=sensitivity, step=1e-5
@@ -72,6 +73,7 @@ def test_continuous_adjoint_matches(short_forcing, solver):
     assert agreement.max() < 1e-4, agreement
 
 
+@pytest.mark.slow
 def test_adjoint_out_of_steps_gives_nan_not_a_wrong_gradient(short_forcing):
     """A backward adjoint solve that runs out of steps must not pass for a gradient."""
     solver = dgeo.Continuous(diffrax.Tsit5(), rtol=1e-12, atol=1e-12, max_steps_per_day=3)
@@ -81,6 +83,7 @@ def test_adjoint_out_of_steps_gives_nan_not_a_wrong_gradient(short_forcing):
     assert check.table["ad"].isna().any()
 
 
+@pytest.mark.slow
 def test_methods_agree_with_each_other(short_forcing):
     grads = [
         dgeo.check_gradients(MODEL, short_forcing, PARAMS, sensitivity=s).table["ad"].to_numpy()
@@ -112,6 +115,7 @@ def test_checkpointed_loop_runs_every_day_once(short_forcing, checkpoints):
     np.testing.assert_array_equal(cut.total, plain.total)
 
 
+@pytest.mark.slow
 def test_checkpoint_memory_flat_in_time():
     """The compiled gradient's working memory: flat from 3 to 9 years with `Checkpoint(100)`
     (100 + T/100 days), tripling with `Backprop()` (one state per day)."""
@@ -235,6 +239,7 @@ def _adjoint_vs_backprop(model, forcing, rtol):
     }
 
 
+@pytest.mark.slow
 def test_adjoint_error_comes_from_the_melt_kink(short_forcing):
     """Why the continuous adjoint is further from the exact gradient on snowy days than the
     solver tolerance: EXP-HYDRO's melt, min(S0, Df (T - Tmax)), has a kink where the snow runs

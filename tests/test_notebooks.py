@@ -41,6 +41,7 @@ def test_kernel_uses_this_python():
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.slow
 def test_notebook_runs_in_quick_mode(name, monkeypatch):
     nbformat = pytest.importorskip("nbformat", reason="nbformat reads notebooks")
     monkeypatch.setenv("DGEO_QUICK", "1")  # inherited by the kernel

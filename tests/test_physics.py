@@ -69,6 +69,7 @@ def test_float32_production_close_to_float64(three_years):
     np.testing.assert_allclose(q32, q64, rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_continuous_float32_with_x64_on(three_years):
     # With x64 on (as here), float64 solver times once promoted float32 states: a crash.
     # (The implicit solver's float32 run is in the next test.)
@@ -79,6 +80,7 @@ def test_continuous_float32_with_x64_on(three_years):
     np.testing.assert_allclose(q32, q64, rtol=1e-2, atol=1e-2)  # within the solver tolerance
 
 
+@pytest.mark.slow
 def test_implicit_solver_float32_does_not_stall(camels_root):
     # The example in docs/physics.md: with Newton held to the controller's rtol = 1e-5, float32
     # rounding stalled the iteration on 1980-02-20 and every step of that day was rejected.
@@ -131,6 +133,7 @@ def test_per_basin_solve_equals_the_basin_alone(three_years, solver, atol):
     np.testing.assert_allclose(together, alone, rtol=0, atol=atol)
 
 
+@pytest.mark.slow
 def test_explicit_joint_solve_depends_on_the_batch(three_years):
     together, alone = _in_batch_and_alone(three_years, dgeo.Continuous())
     assert float(abs(together - alone).max()) > 1e-6
@@ -297,6 +300,7 @@ def test_kelvin_converted_at_boundary(three_years):
     )
 
 
+@pytest.mark.slow
 def test_failed_adaptive_days_are_reported(three_years):
     solver = dgeo.Continuous(rtol=1e-12, atol=1e-12, max_steps_per_day=2)
     with pytest.warns(UserWarning, match=r"solver failed on \d+ day\(s\) \(\d{4}-\d\d-\d\d"):

@@ -66,6 +66,7 @@ def test_causal_conv_matches_equinox_convolution():
     np.testing.assert_allclose(conv(x), reference(x.T).T, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_regional_parameters_vary_with_attributes_within_bounds():
     model = build_regional("regional_hybrid", jax.random.key(0), *_stats())
     attrs = jax.random.normal(jax.random.key(1), (7, 5)) * 3
@@ -76,6 +77,7 @@ def test_regional_parameters_vary_with_attributes_within_bounds():
         assert np.ptp(values) > 0, p.name  # attributes move every parameter
 
 
+@pytest.mark.slow
 def test_pseudo_regional_parameters_and_head_identical_across_basins():
     model = build_regional("pseudo_regional_hybrid", jax.random.key(0), *_stats())
     # Perturb every weight so the test does not pass only because of a zero initialisation.
@@ -121,6 +123,7 @@ def test_nse_star_loss_by_hand():
     assert float(nse_star_loss(q, qobs, spread, 1)) == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_attribute_statistics_use_training_basins_only(twins):
     """No leakage: held-out basins' data cannot change what the model learns."""
     train = list(twins["basin"].values[:4])
@@ -139,6 +142,7 @@ def test_attribute_statistics_use_training_basins_only(twins):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_regional_training_reduces_the_loss(twins):
     options = RegionalOptions(**{**QUICK.__dict__, "epochs": 12})
     fit = train_regional(
@@ -149,6 +153,7 @@ def test_regional_training_reduces_the_loss(twins):
     assert all(h["nonfinite_gradients"] == 0 for h in fit.history)  # counted, and none here
 
 
+@pytest.mark.slow
 def test_cross_validation_predicts_every_basin_once_from_a_model_that_never_saw_it(twins):
     results, seconds = cross_validate(
         twins,
@@ -175,6 +180,7 @@ def test_cross_validation_predicts_every_basin_once_from_a_model_that_never_saw_
         np.testing.assert_allclose(smax, smax[0], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_cross_validation_validates_on_training_basins_only(twins):
     """With a validation period, each fold's best epoch is chosen on its training basins:
     corrupting the held-out basins' discharge changes nothing in their predictions."""
@@ -190,6 +196,7 @@ def test_cross_validation_validates_on_training_basins_only(twins):
     np.testing.assert_array_equal(clean["qsim"].values, dirty["qsim"].values)
 
 
+@pytest.mark.slow
 def test_validation_keeps_the_best_epoch(twins):
     options = RegionalOptions(**{**QUICK.__dict__, "epochs": 4})
     validation = ("1989-10-01", "1990-09-30")
@@ -203,6 +210,7 @@ def test_validation_keeps_the_best_epoch(twins):
     assert median == pytest.approx(max(scores), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_validation_skips_unobserved_basins_with_a_warning(twins):
     """A training basin with no flow in the validation period still trains; the warning
     names it and the best epoch is chosen on the others. With none observed: an error."""
@@ -224,6 +232,7 @@ def test_validation_skips_unobserved_basins_with_a_warning(twins):
                        validation=validation, progress=False)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_regional_hybrid_trains_on_the_camels_text_layout(camels_root):
     """The same code runs on CAMELS text files (Daymet day length, all 27 attributes)."""
     from dgeo.data import load_camels_us
@@ -284,6 +293,7 @@ def test_every_regional_model_outputs_non_negative_discharge(kind):
         assert q.max() < 1e-3
 
 
+@pytest.mark.slow
 def test_regional_run_interrupted_and_resumed_equals_uninterrupted(twins, tmp_path):
     """Checkpoints every epoch; a run stopped after epoch 2 and resumed ends exactly where an
     uninterrupted one ends: the same shuffles, dropout keys, schedule and best epoch."""
@@ -318,6 +328,7 @@ def test_regional_run_interrupted_and_resumed_equals_uninterrupted(twins, tmp_pa
         train_regional(**{**run, "kind": "regional_hybrid"}, checkpoint_dir=tmp_path, resume=True)
 
 
+@pytest.mark.slow
 def test_cross_validation_resumes_fold_by_fold(twins, tmp_path):
     """A PUB run keeps each finished fold; resumed, it trains only what is missing and gives
     the same predictions as an uninterrupted run."""

@@ -47,6 +47,7 @@ def _run(threads: int) -> dict:
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
+@pytest.mark.slow
 def test_one_thread_gives_the_same_gradient_and_restores_affinity():
     default, one = _run(0), _run(1)
     assert one["grad"] == default["grad"]  # same kernels, run in order: bit for bit

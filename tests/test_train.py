@@ -33,6 +33,7 @@ def two_basins(camels_root):
     return load_camels_us(camels_root, basins=["01022500", "01031500"], attributes=False)
 
 
+@pytest.mark.slow
 def test_training_on_real_basins_improves_nse(two_basins):
     models, fits = train_models(
         two_basins,
@@ -85,6 +86,7 @@ def stack_and_data(two_basins):
     return stack, train, validation
 
 
+@pytest.mark.slow
 def test_resume_equals_uninterrupted(two_basins, tmp_path):
     stack, train, validation = stack_and_data(two_basins)
     options = FitOptions(epochs=6, plateau_patience=2, patience=50)
@@ -174,6 +176,7 @@ def test_config_strings_become_objects():
     assert type(options.solver.solver).__name__ == "Tsit5"
 
 
+@pytest.mark.slow
 def test_cli_train_evaluate_and_config_error(camels_root, tmp_path, capsys):
     config = {
         "data": str(camels_root),
@@ -210,6 +213,7 @@ def test_cli_train_evaluate_and_config_error(camels_root, tmp_path, capsys):
     assert "unknown key(s) epochs" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_demo_runs_on_synthetic_twins(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--epochs", "3", "--quiet"]) == 0

@@ -2,6 +2,7 @@
 
 from . import data, evaluate, models, nn, physics, plot, solve, train
 from ._threads import xla_cpu_threads
+from ._version import __version__ as __version__
 from .physics import ExpHydro
 from .solve import (
     Adjoint,
@@ -16,8 +17,6 @@ from .solve import (
     simulate,
     step_stability,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Adjoint",

@@ -18,12 +18,9 @@ from ..data import DataError
 
 def dgeo_version() -> str:
     """The installed dgeo's version (package metadata), 'unknown' when it is not installed."""
-    from importlib.metadata import PackageNotFoundError, version
+    from .._version import __version__
 
-    try:
-        return version("dgeo")
-    except PackageNotFoundError:
-        return "unknown"
+    return __version__
 
 
 def write_text(path: Path, text: str) -> None:
