@@ -1,549 +1,317 @@
 """The regional experiments of Jiang et al. (2020) on 473 CAMELS-US basins (Caravan ERA5-Land).
 
-1. Ungauged basins (PUB): seeded 5-fold basin split; each model trains on 4 folds over
-   1981-2014 and predicts the held-out fold (scored 1982-2014, after a one-year spin-up).
-2. Temporal test: all basins, trained 1981-01-01 .. 1996-09-30 with water years 1997-2000
-   for validation (the best epoch by median validation NSE is kept), so 1981-2000 in all (the
-   data start in January 1981, so water year 1981 is short; the first year of every window is
-   spin-up); tested on water years 2001-2010 after a spin-up from 1999-10-01.
-3. Snow inference: the temporal regional hybrid's snow storage S0 over water years 2001-2010
-   against University of Arizona SWE (never used in training); also the PUB predictions.
-4. Scale: epoch time of every model on 473 basins x 30 years and peak memory.
+Each experiment is a configuration in examples/configs/ (its periods, options and comments
+there), trained by `dgeo.runs.train_run` into runs/regional/<name>/ (git-ignored) as
+`dgeo train` would: pub (regional_pub.yml, ungauged basins, 5-fold), temporal
+(regional_temporal.yml, and the snow inference), pub_validated (regional_pub_validated.yml),
+pub_lstm_35 and temporal_lstm_35 (the LSTM trained 35 epochs); and scale, the epoch seconds of
+every model of regional_pub.yml on 473 basins x 30 years. The numbers then come from
+`dgeo.evaluate` into benchmarks/results/ (regional_pub*, regional_temporal*,
+regional_lstm_64h_35ep.json, snow*, regional_scale.json, regional.md), each file written once
+the runs it needs have finished.
 
-Writes benchmarks/results/regional_pub.{json,md}, regional_temporal.json, snow.json,
-regional_scale.json, regional.md and figures; the results netCDF files go to runs/regional/
-(git-ignored). Forcing is ERA5-Land precipitation and temperature; PET is Hamon PET from
-temperature and day length computed from latitude (the file's ERA5-Land PET is biased high and
-is not used).
-
-Usage: python benchmarks/regional.py [--quick] [--filter] [--scale-only] [--skip-pub]
-       python benchmarks/regional.py --longer-lstm EPOCHS [--hidden H] [--pub]
-       python benchmarks/regional.py --pub-validated   (PUB, best epoch on validation years)
-       python benchmarks/regional.py --by-aridity   (the PUB NSE per aridity class and why
-                                                    basins fail, from the saved runs; the
-                                                    hybrid against longer-trained LSTMs)
+Usage: python benchmarks/regional.py [--only NAME ...] [--resume] [--quick] [--analyse-only]
+  --only NAME ...  train only these (pub temporal pub_validated pub_lstm_35 temporal_lstm_35
+                   scale; default all, about 4 h on 2 CPU cores)
+  --resume         continue interrupted runs; finished ones are read back, not trained again
+  --quick          the configurations' quick: sections, into runs/regional/<name>_quick/, the
+                   result files into runs/regional/quick_results/ (a few minutes)
+  --analyse-only   no training: the result files from the existing run directories
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import resource
+import shutil
 import time
-from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
-from dgeo import ExpHydro, evaluate, plot, step_stability
-from dgeo.data import load_caravan
-from dgeo.evaluate import (
-    load_results,
-    nse_decomposition,
-    perennial_snow,
-    save_results,
-    snow_correlation,
-    snow_summary,
-    summarise,
-)
-from dgeo.train import RegionalOptions, cross_validate, regional_results, train_regional
+from dgeo import evaluate, plot
+from dgeo.config import RunConfig, read_config
+from dgeo.runs import holds_run, load_data, regional_options, train_run
+from dgeo.train import train_regional
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 RUNS = ROOT / "runs" / "regional"
-DATA = ROOT.parent / "shared" / "data"
-KINDS = ("regional_hybrid", "pseudo_regional_hybrid", "regional_lstm", "regional_physical")
-FULL, SCORED = ("1981-01-01", "2014-12-31"), ("1982-01-01", "2014-12-31")
-TRAIN, VALIDATION = ("1981-01-01", "1996-09-30"), ("1996-10-01", "2000-09-30")
-TEST = ("2000-10-01", "2010-09-30")
-SCALE = ("1981-01-01", "2010-12-31")  # 30 years
-
-OPTIONS = {
-    "regional_hybrid": RegionalOptions(epochs=40, learning_rate=0.005, batch_size=32),
-    "pseudo_regional_hybrid": RegionalOptions(epochs=40, learning_rate=0.005, batch_size=32),
-    # The LSTM costs ~15x the hybrid per epoch on 2 CPU cores: 64 hidden units, 15 epochs.
-    "regional_lstm": RegionalOptions(epochs=15, learning_rate=0.002, hidden=64),
-    "regional_physical": RegionalOptions(epochs=40, learning_rate=0.005, batch_size=32),
+CONFIGS = ROOT / "examples" / "configs"
+EXPERIMENTS = {
+    "pub": "regional_pub.yml",
+    "temporal": "regional_temporal.yml",
+    "pub_validated": "regional_pub_validated.yml",
+    "pub_lstm_35": "regional_pub_lstm_35.yml",
+    "temporal_lstm_35": "regional_temporal_lstm_35.yml",
 }
-
-
-def _caravan() -> xr.Dataset:
-    return load_caravan(
-        DATA / "caravan_camels_us.nc", DATA / "camels_us" / "camels_attributes_v2.0"
-    )
-
-
-def _cross_validate_all(ds, options: dict, train_period, validation=None):
-    """PUB for every model of KINDS: (results of all models, kind -> training seconds)."""
-    pieces, seconds = [], {}
-    for kind in KINDS:
-        res, sec = cross_validate(
-            ds,
-            [kind],
-            train_period=train_period,
-            test_period=SCORED,
-            options=options[kind],
-            validation=validation,
-        )
-        pieces.append(res)
-        seconds.update(sec)
-    return xr.concat(pieces, dim="model", data_vars="minimal", coords="minimal"), seconds
-
-
-def _paper_filter(ds: xr.Dataset) -> xr.DataArray:
-    """Jiang et al. (2020)'s basins: humid or frequently wet (True per basin)."""
-    return (ds["aridity"] <= 1.2) | (ds["low_prec_freq"] <= 280)
-
-
-def _pub_json(stats: dict) -> dict:
-    """The issue's regional_pub.json shape: {model: {"nse": {median, mean, std, n_negative}}}."""
-    keys = ("median", "mean", "std", "n_negative")
-    return {k: {"nse": {m: v["nse"][m] for m in keys}} for k, v in stats.items()}
-
-
-def _nse_stats(results: xr.Dataset) -> dict:
-    out = {}
-    for kind in results["model"].values:
-        nse = results["metrics"].sel(model=kind, metric="nse").values
-        s = summarise(results["metrics"].sel(model=kind, metric=["nse"]))["nse"]
-        out[str(kind)] = {
-            "nse": {
-                "median": s["median"],
-                "mean": s["mean"],
-                "std": s["std"],
-                "p25": s["p25"],
-                "p75": s["p75"],
-                "n_negative": int(np.sum(nse < 0)),
-                "n": int(np.sum(np.isfinite(nse))),
-            }
-        }
-    return out
-
-
-def _table(stats: dict, seconds: dict | None = None) -> list[str]:
-    head = "| model | NSE median | mean | std | p25-p75 | NSE < 0 | basins |"
-    lines = [head + (" train s |" if seconds else ""), "|---" * (7 + bool(seconds)) + "|"]
-    for kind, s in stats.items():
-        n = s["nse"]
-        row = (
-            f"| {kind} | {n['median']:.3f} | {n['mean']:.3f} | {n['std']:.3f} | "
-            f"{n['p25']:.3f}-{n['p75']:.3f} | {n['n_negative']} | {n['n']} |"
-        )
-        lines.append(row + (f" {seconds[kind]:.0f} |" if seconds else ""))
-    return lines
-
-
-def _epoch_seconds(fit) -> float:
-    later = [h["seconds"] for h in fit.history[1:]] or [fit.history[0]["seconds"]]
-    return float(np.median(later))
-
-
-def _scale(ds: xr.Dataset, options: dict) -> dict:
-    """Median epoch seconds of every model on every basin of `ds` x 30 years (4 epochs, the
-    first, which compiles, not counted)."""
-    scale = {}
-    for kind in KINDS:
-        o = replace(options[kind], epochs=4, search=0)
-        fit = train_regional(ds, kind, ds["basin"].values, SCALE, o, label=f"{kind} (timing)")
-        scale[kind] = {"epoch_seconds": _epoch_seconds(fit), "epochs_timed": len(fit.history) - 1}
-    return scale
-
-
+SCALE = ("1981-01-01", "2010-12-31")  # 30 years
 ARIDITY_CLASSES = (0.0, 0.6, 0.8, 1.0, 1.5, 2.0, np.inf)
+ARIDITY_TITLE = "# Ungauged-basin NSE by aridity (PET/P), held-out folds"
+FAILURES = """\
+# Why held-out basins fail (NSE < 0): 1 - NSE = (alpha - r)^2 + (1 - r^2) + beta_n^2
+
+amplitude = (alpha - r)^2 (variability wrong for the correlation), timing = 1 - r^2, volume = beta_n^2 (mean error / std of obs). Counts of failed basins by their largest term; medians over the failed basins (all basins in brackets). Overshoot: basins where the P-RNN's explicit daily step overshoots (`dgeo.step_stability`: an eigenvalue of the step's Jacobian below -1) on more than 1 % of days (of them NSE < 0).
+"""
+OVERVIEW = """\
+# Regional models on {n} CAMELS-US basins (Caravan ERA5-Land forcing)
+
+Produced by `python benchmarks/regional.py`; training options per model in examples/configs/regional_pub.yml and regional_temporal.yml.
+
+## Ungauged basins (5-fold cross-validation, scored 1982-2014)
+
+{pub}
+
+The same held-out predictions scored only on the basins that pass the paper's filter (aridity <= 1.2 or low_prec_freq <= 280 days/yr):
+
+{humid}
+
+## Temporal test (train 1981-2000, test water years 2001-2010)
+
+{temporal}
+
+## Snow inference: S0 of the regional hybrid vs UA SWE (water years 2001-2010)
+
+| | temporal test | ungauged (PUB) |
+|---|---|---|
+| basin-mean daily correlation | {t[basin_mean_correlation]:.3f} | {u[basin_mean_correlation]:.3f} |
+| per-basin correlation, median (snowy basins) | {t[per_basin_correlation][median]:.3f} (n={t[per_basin_correlation][n]}) | {u[per_basin_correlation][median]:.3f} |
+| spatial correlation of 10-year means (snowy) | {t[spatial_correlation]:.3f} | {u[spatial_correlation]:.3f} |
+| basins whose S0 never melts out (perennial) | {t[perennial_snow_basins]} | {u[perennial_snow_basins]} |
+| basin-mean correlation without them | {tw[basin_mean_correlation]:.3f} | {uw[basin_mean_correlation]:.3f} |
+| per-basin median without them | {tw[per_basin_correlation][median]:.3f} | {uw[per_basin_correlation][median]:.3f} |
+"""
+SCALE_MD = """
+## Scale (one epoch, every basin x 30 years, 2-core CPU)
+
+| model | epoch s |
+|---|---|
+{rows}
+
+Peak RSS {peak_rss_gb:.1f} GB; total wall time {minutes:.0f} min.
+"""
 
 
-def by_aridity(pub: xr.Dataset, ds: xr.Dataset, tag: str = "") -> dict:
-    """Held-out NSE of every model per aridity class (PET/P from the CAMELS attributes):
-    where the models succeed and fail. Writes regional_pub<tag>_by_aridity.{json,md}."""
-    aridity = ds["aridity"].sel(basin=pub["basin"]).values
-    classes = list(zip(ARIDITY_CLASSES[:-1], ARIDITY_CLASSES[1:], strict=True))
-    out = {}
-    for lo, hi in classes:
-        label = f"{lo}-{hi}" if np.isfinite(hi) else f">{lo}"
-        inside = (aridity > lo) & (aridity <= hi)
-        stats = _nse_stats(pub.isel(basin=inside))
-        out[label] = {
-            k: {m: v["nse"][m] for m in ("median", "n_negative", "n")} for k, v in stats.items()
-        }
-    models = list(pub["model"].values.astype(str))
-    lines = [
-        "# Ungauged-basin NSE by aridity (PET/P), held-out folds",
-        "",
-        "| aridity | basins | " + " | ".join(f"{m} median (NSE < 0)" for m in models) + " |",
-        "|---" * (2 + len(models)) + "|",
-    ]
-    for label, row in out.items():
-        cells = [f"{row[m]['median']:.3f} ({row[m]['n_negative']})" for m in models]
-        lines.append(f"| {label} | {row[models[0]]['n']} | " + " | ".join(cells) + " |")
-    (RESULTS / f"regional_pub{tag}_by_aridity.json").write_text(json.dumps(out, indent=1))
-    (RESULTS / f"regional_pub{tag}_by_aridity.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return out
+class Run(NamedTuple):
+    """A finished run directory: its configuration, test results and training seconds."""
+
+    folder: Path
+    config: RunConfig
+    results: xr.Dataset
+    seconds: dict
 
 
-def hybrid_versus(pub: xr.Dataset, other: xr.Dataset, ds: xr.Dataset, tag: str) -> dict:
-    """The regional hybrid of `pub` against the regional LSTM of another cross-validation (a
-    longer-trained one) in the same held-out basins: per aridity class, basin by basin, and on
-    the paper's filtered basins; also the mean of the two models' discharge, to see whether
-    their errors cancel. Writes regional_pub_hybrid_vs_<tag>{.json,_by_aridity.md}."""
-    lstm = f"regional_{tag}"
-    metrics = xr.concat(
-        [
-            pub["metrics"].sel(model=["regional_hybrid"]),
-            other["metrics"].sel(model=["regional_lstm"]).assign_coords(model=[lstm]),
-        ],
-        "model",
-        join="exact",
+def _folder(name: str, quick: bool) -> Path:
+    return RUNS / (name + ("_quick" if quick else ""))
+
+
+def _load(name: str, quick: bool) -> Run | None:
+    folder = _folder(name, quick)
+    record = folder / "run.json"
+    if not record.is_file() or not json.loads(record.read_text()).get("finished"):
+        return None
+    seconds = json.loads((folder / "summary.json").read_text())["training_seconds"]
+    results = evaluate.load_results(folder / "results.nc")
+    return Run(folder, read_config(folder / "config.yml"), results, seconds)
+
+
+def _write(path: Path, value: dict | str) -> None:
+    """A dict as JSON, a string as markdown (echoed)."""
+    text = json.dumps(value, indent=1) if isinstance(value, dict) else value.rstrip() + "\n"
+    path.write_text(text)
+    print(f"wrote {path}" + ("" if isinstance(value, dict) else f"\n{text}"))
+
+
+def _nse(results: xr.Dataset) -> dict:
+    return {m: {"nse": s} for m, s in evaluate.skill_summary(results).items()}
+
+
+def _lstm_tag(run: Run) -> str:
+    o = regional_options(run.config)["regional_lstm"]
+    return f"lstm_{o.hidden}h_{o.epochs}ep"
+
+
+def _by_aridity(out: Path, name: str, results: xr.Dataset, ds: xr.Dataset) -> None:
+    classes = evaluate.skill_by_class(results, ds["aridity"], ARIDITY_CLASSES)
+    _write(out / f"{name}_by_aridity.json", classes)
+    table = evaluate.class_table(classes, "aridity")
+    _write(out / f"{name}_by_aridity.md", f"{ARIDITY_TITLE}\n\n{table}")
+
+
+def _failures(out: Path, name: str, run: Run, ds: xr.Dataset) -> None:
+    """Why held-out basins fail; the P-RNN rerun with the run's physical model from the
+    spin-up before the test period."""
+    options = next(iter(regional_options(run.config).values()))
+    test = run.config.periods.test
+    start = pd.Timestamp(test[0]) - pd.Timedelta(days=options.spinup_days)
+    forcing = ds.sel(time=slice(start, test[1]))
+    anatomy = evaluate.failure_anatomy(run.results, forcing, options.physics, period=test)
+    _write(out / f"{name}_failures.json", anatomy)
+    _write(out / f"{name}_failures.md", f"{FAILURES}\n{evaluate.failure_table(anatomy)}")
+    plot.save(plot.nse_anatomy(run.results), out / f"{name}_failures.png")
+
+
+def _pub(out: Path, run: Run, tag: str) -> None:
+    """regional_pub<tag>.json (with the training seconds if tagged), by aridity, failures."""
+    keys = ("median", "mean", "std", "n_negative")
+    stats = evaluate.skill_summary(run.results)
+    value = {m: {"nse": {k: s[k] for k in keys}} for m, s in stats.items()}
+    _write(
+        out / f"regional_pub{tag}.json", value | ({"training_seconds": run.seconds} if tag else {})
     )
-    both = xr.Dataset({"metrics": metrics})
-    name = f"regional_pub_hybrid_vs_{tag}"
-    by_aridity(both, ds, f"_hybrid_vs_{tag}")
-    nse = metrics.sel(metric="nse")
-    humid = _paper_filter(ds).sel(basin=both["basin"])
-    out = {
-        "basins_better": {
-            "regional_hybrid": int((nse.sel(model="regional_hybrid") > nse.sel(model=lstm)).sum()),
-            lstm: int((nse.sel(model=lstm) > nse.sel(model="regional_hybrid")).sum()),
-        },
-        "paper_filter": _nse_stats(both.isel(basin=humid.values)),
+    ds = load_data(run.config)
+    _by_aridity(out, f"regional_pub{tag}", run.results, ds)
+    _failures(out, f"regional_pub{tag}", run, ds)
+
+
+def _lstm(out: Path, prefix: str, run: Run) -> None:
+    """<prefix>_lstm_<hidden>h_<epochs>ep.json: the LSTM's NSE, its training budget and (of a
+    temporal test) its history."""
+    o = regional_options(run.config)["regional_lstm"]
+    value = {"nse": evaluate.skill_summary(run.results)["regional_lstm"]}
+    value |= {
+        "training_seconds": run.seconds["regional_lstm"],
+        "epochs": o.epochs,
+        "hidden": o.hidden,
     }
-    hybrid, longer = xr.align(  # the same basins and days, or an error (never an inner join)
-        pub["qsim"].sel(model="regional_hybrid", drop=True),
-        other["qsim"].sel(model="regional_lstm", drop=True),
-        join="exact",
-    )
-    ensemble = evaluate.nse(pub["qobs"], (hybrid + longer) / 2, axis="time")
-    out["mean_of_both"] = {
-        "median": float(np.nanmedian(ensemble)),
-        "n_negative": int(np.sum(ensemble < 0)),
-        "n": int(np.sum(np.isfinite(ensemble))),
-    }
-    (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=1))
-    print(json.dumps(out, indent=1))
-    return out
-
-
-TERMS = ("amplitude", "timing", "volume")
-
-
-def failures(pub: xr.Dataset, ds: xr.Dataset, tag: str = "") -> dict:
-    """Why held-out basins fail: for every model, its basins with NSE < 0 and which term of
-    1 - NSE = (alpha - r)^2 + (1 - r^2) + beta_n^2 dominates there (`nse_decomposition`), with
-    the median r, alpha and beta_n of the failed and of all basins; for models with a P-RNN,
-    the basins where its explicit daily step overshoots (`step_stability`) on > 1 % of the
-    scored days, with its parameters run on the forcing `ds` from the start of FULL. Writes
-    regional_pub<tag>_failures.{json,md} and regional_pub<tag>_failures.png."""
-    out = {}
-    for model in pub["model"].values.astype(str):
-        d = nse_decomposition(pub["qobs"], pub["qsim"].sel(model=model))
-        terms = np.stack([d[k] for k in TERMS], axis=-1)
-        failed = np.isfinite(terms).all(axis=-1) & (terms.sum(axis=-1) > 1.0)  # NSE < 0
-        largest = np.argmax(terms[failed], axis=-1)
-        out[model] = {
-            "n_negative": int(failed.sum()),
-            "dominant_term": {k: int(np.sum(largest == i)) for i, k in enumerate(TERMS)},
-            "failed_median": {  # NaN when no basin failed
-                k: float(np.median(d[k][failed])) if failed.any() else float("nan")
-                for k in ("r", "alpha", "beta_n")
-            },
-            "all_median": {k: float(np.nanmedian(d[k])) for k in ("r", "alpha", "beta_n")},
-        }
-        parameters = pub["parameters"].sel(model=model)
-        if np.isfinite(parameters).all():  # a model with a P-RNN
-            forcing = ds.sel(basin=pub["basin"].values, time=slice(FULL[0], SCORED[1]))
-            params = {str(p): parameters.sel(parameter=p) for p in parameters["parameter"].values}
-            stability = step_stability(ExpHydro(), forcing, params)
-            scored = stability["overshoot"].sel(time=slice(*SCORED)).mean("time").values > 0.01
-            out[model]["overshoot_basins"] = int(scored.sum())
-            out[model]["overshoot_failed"] = int((scored & failed).sum())
-    lines = [
-        "# Why held-out basins fail (NSE < 0): 1 - NSE = (alpha - r)^2 + (1 - r^2) + beta_n^2",
-        "",
-        "amplitude = (alpha - r)^2 (variability wrong for the correlation), timing = 1 - r^2, "
-        "volume = beta_n^2 (mean error / std of obs). Counts of failed basins by their "
-        "largest term; medians over the failed basins (all basins in brackets). Overshoot: "
-        "basins where the P-RNN's explicit daily step overshoots (`dgeo.step_stability`: an "
-        "eigenvalue of the step's Jacobian below -1) on more than 1 % of days (of them NSE < 0).",
-        "",
-        "| model | NSE < 0 | amplitude | timing | volume | r | alpha | beta_n | overshoot |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for model, o in out.items():
-        dom, f, a = o["dominant_term"], o["failed_median"], o["all_median"]
-        lines.append(
-            f"| {model} | {o['n_negative']} | "
-            + " | ".join(str(dom[k]) for k in TERMS)
-            + " | "
-            + " | ".join(f"{f[k]:.2f} ({a[k]:.2f})" for k in ("r", "alpha", "beta_n"))
-            + (
-                f" | {o['overshoot_basins']} ({o['overshoot_failed']}) |"
-                if "overshoot_basins" in o
-                else " | - |"
-            )
+    if (run.folder / "history.csv").is_file():
+        value["history"] = (
+            pd.read_csv(run.folder / "history.csv").drop(columns="model").to_dict("records")
         )
-    (RESULTS / f"regional_pub{tag}_failures.json").write_text(json.dumps(out, indent=1))
-    (RESULTS / f"regional_pub{tag}_failures.md").write_text("\n".join(lines) + "\n")
-    plot.save(plot.nse_anatomy(pub), RESULTS / f"regional_pub{tag}_failures.png")
-    print("\n".join(lines))
-    return out
+    _write(out / f"{prefix}_{_lstm_tag(run)}.json", value)
 
 
-PUB_TRAIN, PUB_VALIDATION = ("1981-01-01", "2009-09-30"), ("2009-10-01", "2014-09-30")
+def _versus(out: Path, pub: Run, lstm: Run) -> None:
+    """The PUB regional hybrid against the longer-trained LSTM in the same held-out basins."""
+    tag = _lstm_tag(lstm)
+    args = (pub.results, "regional_hybrid", lstm.results, "regional_lstm")
+    names = ("regional_hybrid", f"regional_{tag}")
+    both = evaluate.pair_models(*args, names=names)
+    compared = evaluate.compare_models(*args, names=names)
+    ds = load_data(pub.config)
+    _by_aridity(out, f"regional_pub_hybrid_vs_{tag}", both, ds)
+    humid = evaluate.paper_basins(ds).sel(basin=both["basin"]).values
+    value = {
+        "basins_better": compared["basins_better"],
+        "paper_filter": _nse(both.isel(basin=humid)),
+    }
+    _write(
+        out / f"regional_pub_hybrid_vs_{tag}.json",
+        value | {"mean_of_both": compared["mean_of_both"]},
+    )
 
 
-def pub_validated() -> None:
-    """The ungauged-basin test again, with each fold's model keeping its epoch with the best
-    median NSE of its *training* basins over water years 2010-2014 (trained 1981-2009; the
-    held-out basins stay unseen and are scored over 1982-2014 as before). Writes
-    regional_pub_validated.json, regional_pub_validated_by_aridity.{json,md}."""
-    ds = _caravan()
-    pub, seconds = _cross_validate_all(ds, OPTIONS, PUB_TRAIN, PUB_VALIDATION)
-    save_results(pub, RUNS / "pub_validated.nc")
-    stats = _nse_stats(pub)
-    out = _pub_json(stats) | {"training_seconds": seconds}
-    (RESULTS / "regional_pub_validated.json").write_text(json.dumps(out, indent=1))
-    by_aridity(pub, ds, "_validated")
-    failures(pub, ds, "_validated")
-    print("\n".join(_table(stats, seconds)))
+def _overview(out: Path, pub: Run, temporal: Run) -> None:
+    """snow.json (the temporal and the PUB run's), the snow figures and regional.md."""
+    t = json.loads((temporal.folder / "snow.json").read_text())
+    u = json.loads((pub.folder / "snow.json").read_text())
+    _write(out / "snow.json", t | {"ungauged": u})
+    for figure in ("snow_basin_mean", "snow_correlations", "snow_map", "snow_basins"):
+        shutil.copy(temporal.folder / "figures" / f"{figure}.png", out / f"{figure}.png")
+    humid = evaluate.paper_basins(load_data(pub.config)).sel(basin=pub.results["basin"]).values
+    text = OVERVIEW.format(
+        n=pub.results.sizes["basin"],
+        pub=evaluate.summary_table(evaluate.skill_summary(pub.results), pub.seconds),
+        humid=evaluate.summary_table(evaluate.skill_summary(pub.results.isel(basin=humid))),
+        temporal=evaluate.summary_table(evaluate.skill_summary(temporal.results), temporal.seconds),
+        t=t,
+        u=u,
+        tw=t.get("without_perennial", t),  # absent when no basin's S0 is perennial
+        uw=u.get("without_perennial", u),
+    )
+    if (out / "regional_scale.json").is_file():
+        scale = json.loads((out / "regional_scale.json").read_text())
+        rows = "\n".join(f"| {k} | {v['epoch_seconds']:.1f} |" for k, v in scale["models"].items())
+        text += SCALE_MD.format(rows=rows, minutes=scale["wall_time_s"] / 60, **scale)
+    _write(out / "regional.md", text)
 
 
-def longer_lstm(epochs: int, hidden: int, pub: bool = False) -> None:
-    """The regional LSTM alone with a larger training budget, to see how much of its gap to
-    the hybrid is under-training: the temporal test (regional_lstm_<hidden>h_<epochs>ep.json)
-    or, with `pub`, the ungauged-basin cross-validation (regional_pub_lstm_<hidden>h_<epochs>ep
-    .json and its failure table; predictions in runs/regional/)."""
-    ds = _caravan()
-    o = replace(OPTIONS["regional_lstm"], epochs=epochs, hidden=hidden)
-    tag = f"lstm_{hidden}h_{epochs}ep"
+def scale(quick: bool) -> dict:
+    """Median epoch seconds of every model of regional_pub.yml on all its basins x 30 years
+    (4 epochs; the first, which compiles, is not counted)."""
+    config = read_config(CONFIGS / EXPERIMENTS["pub"], quick=quick)
+    ds = load_data(config)
+    models = {}
+    for kind, o in regional_options(config).items():
+        o = dataclasses.replace(o, epochs=4, search=0)
+        fit = train_regional(ds, kind, ds["basin"].values, SCALE, o, label=f"{kind} (timing)")
+        later = [h["seconds"] for h in fit.history[1:]]
+        models[kind] = {"epoch_seconds": float(np.median(later)), "epochs_timed": len(later)}
+    return {"basins": ds.sizes["basin"], "years": 30, "models": models}
+
+
+def report(out: Path, quick: bool, measured: dict | None = None, began: float = 0.0) -> None:
+    """Every result file whose runs have finished (and regional_scale.json if `measured`)."""
+    runs = {name: _load(name, quick) for name in EXPERIMENTS}
+    print("analysing:", ", ".join(n for n, r in runs.items() if r) or "nothing")
+    pub, temporal, lstm = runs["pub"], runs["temporal"], runs["pub_lstm_35"]
+    if measured is not None:
+        measured |= {
+            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+            "pub_training_seconds": pub.seconds if pub else None,
+            "temporal_training_seconds": temporal.seconds if temporal else None,
+            "wall_time_s": time.perf_counter() - began,
+            "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+        }
+        _write(out / "regional_scale.json", measured)
     if pub:
-        results, seconds = cross_validate(
-            ds, ["regional_lstm"], train_period=FULL, test_period=SCORED, options=o
-        )
-        save_results(results, RUNS / f"pub_{tag}.nc")
-        out = _nse_stats(results)["regional_lstm"] | {"training_seconds": seconds["regional_lstm"]}
-        failures(results, ds, f"_{tag}")
-        name = f"regional_pub_{tag}.json"
-    else:
-        fit = train_regional(
-            ds, "regional_lstm", ds["basin"].values, TRAIN, o, validation=VALIDATION
-        )
-        results = regional_results({"regional_lstm": fit.model}, ds, TEST, o, keep=("q",))
-        out = _nse_stats(results)["regional_lstm"]
-        out.update(training_seconds=fit.seconds, history=fit.history)
-        name = f"regional_{tag}.json"
-    out.update(epochs=epochs, hidden=hidden)
-    (RESULTS / name).write_text(json.dumps(out, indent=1))
-    print(json.dumps({k: v for k, v in out.items() if k != "history"}, indent=1))
+        _pub(out, pub, "")
+        plot.save(plot.nse_cdf(pub.results), out / "regional_pub_nse_cdf.png")
+    if runs["pub_validated"]:
+        _pub(out, runs["pub_validated"], "_validated")
+    if lstm:
+        _lstm(out, "regional_pub", lstm)
+        _failures(out, f"regional_pub_{_lstm_tag(lstm)}", lstm, load_data(lstm.config))
+    if pub and lstm:
+        if quick and set(pub.results["basin"].values) != set(lstm.results["basin"].values):
+            print("hybrid against the longer LSTM skipped: the quick runs have other basins")
+        else:
+            _versus(out, pub, lstm)
+    if runs["temporal_lstm_35"]:
+        _lstm(out, "regional", runs["temporal_lstm_35"])
+    if temporal:
+        _write(out / "regional_temporal.json", _nse(temporal.results))
+        plot.save(plot.nse_cdf(temporal.results), out / "regional_temporal_nse_cdf.png")
+    if pub and temporal:
+        _overview(out, pub, temporal)
 
 
-def main(
-    quick: bool = False, basin_filter: bool = False, scale_only: bool = False, skip_pub=False
-) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    RUNS.mkdir(parents=True, exist_ok=True)
+def main(names: list[str], quick: bool, resume: bool, analyse_only: bool) -> None:
+    out = RUNS / "quick_results" if quick else RESULTS
+    out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    ds = _caravan()
-    if basin_filter:  # Jiang et al. (2020): humid or frequently wet basins
-        keep = _paper_filter(ds)
-        ds = ds.sel(basin=ds["basin"].values[keep.values])
-    options = OPTIONS
-    if quick:
-        ds = ds.isel(basin=slice(0, 30))
-        options = {k: replace(o, epochs=2, search=32) for k, o in OPTIONS.items()}
-    n_basins = ds.sizes["basin"]
-    print(f"{n_basins} basins")
-    tag = "_filtered" if basin_filter else ""
-
-    # 4. Scale, measured first while the machine is quiet: one epoch, every basin x 30 years.
-    path = RESULTS / f"regional_scale{tag}.json"
-    if skip_pub:  # timings from an earlier (--scale-only) run on a quiet machine
-        scale = json.loads(path.read_text())["models"]
-    else:
-        scale = _scale(ds, options)
-    if scale_only:
-        old = json.loads(path.read_text()) if path.exists() else {}
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-        path.write_text(json.dumps({**old, "models": scale, "peak_rss_gb": rss}, indent=1))
-        print(json.dumps(scale, indent=1))
-        return
-
-    # 1. Ungauged basins.
-    if skip_pub:  # reuse the cross-validation of an earlier run
-        pub = load_results(RUNS / f"pub{tag}.nc")
-        pub_seconds = json.loads((RUNS / f"pub{tag}_seconds.json").read_text())
-    else:
-        pub, pub_seconds = _cross_validate_all(ds, options, FULL)
-        save_results(pub, RUNS / f"pub{tag}.nc")
-        (RUNS / f"pub{tag}_seconds.json").write_text(json.dumps(pub_seconds))
-    pub_stats = _nse_stats(pub)
-    (RESULTS / f"regional_pub{tag}.json").write_text(json.dumps(_pub_json(pub_stats), indent=1))
-    plot.save(plot.nse_cdf(pub), RESULTS / f"regional_pub{tag}_nse_cdf.png")
-    by_aridity(pub, ds, tag)
-    failures(pub, ds, tag)
-    # The same predictions scored on the basins that pass the paper's filter only.
-    humid = _paper_filter(ds).values
-    pub_humid_stats = _nse_stats(pub.isel(basin=humid))
-
-    # 2. Temporal test on all basins; 4. epoch times at this size come from the same fits.
-    fits = {}
-    for kind in KINDS:
-        fits[kind] = train_regional(
-            ds, kind, ds["basin"].values, TRAIN, options[kind], validation=VALIDATION
-        )
-    temporal = regional_results(
-        {k: f.model for k, f in fits.items()},
-        ds,
-        TEST,
-        keep=("q", "q_physical", "snow_storage", "soil_storage", "melt"),
-    )
-    save_results(temporal, RUNS / f"temporal{tag}.nc")
-    temporal_stats = _nse_stats(temporal)
-    (RESULTS / f"regional_temporal{tag}.json").write_text(json.dumps(temporal_stats, indent=1))
-    plot.save(plot.nse_cdf(temporal), RESULTS / f"regional_temporal{tag}_nse_cdf.png")
-
-    # 3. Snow inference against independent SWE (water years 2001-2010).
-    with xr.open_dataset(DATA / "camels_us_swe.nc") as f:
-        swe = f["swe_ua"].sel(time=slice(*TEST)).load()
-    swe = swe.assign_coords(basin=swe["basin"].values.astype(str))
-    s0 = temporal["snow_storage"].sel(model="regional_hybrid")
-    snow = snow_correlation(s0, swe)
-    s0_pub = pub["snow_storage"].sel(model="regional_hybrid", time=slice(*TEST))
-    snow_pub = snow_correlation(s0_pub, swe)
-    summary = snow_summary(snow)
-    summary["ungauged"] = snow_summary(snow_pub)
-    # Basins whose S0 never melts out (a water sink), and the statistics without them.
-    for key, series in (("temporal", s0), ("ungauged", s0_pub)):
-        towers = perennial_snow(series)
-        rest = series.sel(basin=series["basin"].values[~towers.values])
-        entry = summary if key == "temporal" else summary["ungauged"]
-        entry["perennial_snow_basins"] = int(towers.sum())
-        entry["without_perennial"] = snow_summary(snow_correlation(rest, swe))
-    summary["model"] = "regional_hybrid (temporal test); ungauged: held-out fold predictions"
-    (RESULTS / f"snow{tag}.json").write_text(json.dumps(summary, indent=1))
-    plot.save(plot.snow_series(snow), RESULTS / f"snow{tag}_basin_mean.png")
-    plot.save(plot.snow_correlations(snow), RESULTS / f"snow{tag}_correlations.png")
-    lat = ds["lat"].sel(basin=snow["basin"].values)
-    lon = ds["lon"].sel(basin=snow["basin"].values)
-    plot.save(plot.snow_map(snow, lat, lon), RESULTS / f"snow{tag}_map.png")
-    snowiest = snow["mean_swe"].sortby(snow["mean_swe"], ascending=False)["basin"].values[:4]
-    plot.save(plot.snow_basins(s0, swe, list(snowiest)), RESULTS / f"snow{tag}_basins.png")
-
-    scale_out = {
-        "basins": n_basins,
-        "years": 30,
-        "models": scale,
-        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
-        "note": "epoch_seconds measured by --scale-only on a quiet machine" if skip_pub else "",
-        "pub_training_seconds": pub_seconds,
-        "temporal_training_seconds": {k: f.seconds for k, f in fits.items()},
-        "wall_time_s": time.perf_counter() - began,
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
-    }
-    path.write_text(json.dumps(scale_out, indent=1))
-
-    lines = [
-        f"# Regional models on {n_basins} CAMELS-US basins (Caravan ERA5-Land forcing)",
-        "",
-        "Produced by `python benchmarks/regional.py"
-        + (" --filter" if basin_filter else "")
-        + "`; training options per model in the script.",
-        "",
-        "## Ungauged basins (5-fold cross-validation, scored 1982-2014)",
-        "",
-        *_table(pub_stats, pub_seconds),
-        "",
-        "The same held-out predictions scored only on the basins that pass the paper's filter "
-        "(aridity <= 1.2 or low_prec_freq <= 280 days/yr):",
-        "",
-        *_table(pub_humid_stats),
-        "",
-        "## Temporal test (train 1981-2000, test water years 2001-2010)",
-        "",
-        *_table(temporal_stats, scale_out["temporal_training_seconds"]),
-        "",
-        "## Snow inference: S0 of the regional hybrid vs UA SWE (water years 2001-2010)",
-        "",
-        "| | temporal test | ungauged (PUB) |",
-        "|---|---|---|",
-        f"| basin-mean daily correlation | {summary['basin_mean_correlation']:.3f} | "
-        f"{summary['ungauged']['basin_mean_correlation']:.3f} |",
-        f"| per-basin correlation, median (snowy basins) | "
-        f"{summary['per_basin_correlation']['median']:.3f} "
-        f"(n={summary['per_basin_correlation']['n']}) | "
-        f"{summary['ungauged']['per_basin_correlation']['median']:.3f} |",
-        f"| spatial correlation of 10-year means (snowy) | "
-        f"{summary['spatial_correlation']:.3f} | {summary['ungauged']['spatial_correlation']:.3f} |",
-        f"| basins whose S0 never melts out (perennial) | {summary['perennial_snow_basins']} | "
-        f"{summary['ungauged']['perennial_snow_basins']} |",
-        f"| basin-mean correlation without them | "
-        f"{summary['without_perennial']['basin_mean_correlation']:.3f} | "
-        f"{summary['ungauged']['without_perennial']['basin_mean_correlation']:.3f} |",
-        f"| per-basin median without them | "
-        f"{summary['without_perennial']['per_basin_correlation']['median']:.3f} | "
-        f"{summary['ungauged']['without_perennial']['per_basin_correlation']['median']:.3f} |",
-        "",
-        "## Scale (one epoch, every basin x 30 years, 2-core CPU)",
-        "",
-        "| model | epoch s |",
-        "|---|---|",
-        *[f"| {k} | {v['epoch_seconds']:.1f} |" for k, v in scale.items()],
-        "",
-        f"Peak RSS {scale_out['peak_rss_gb']:.1f} GB; total wall time "
-        f"{scale_out['wall_time_s'] / 60:.0f} min.",
-    ]
-    (RESULTS / f"regional{tag}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    if analyse_only:
+        return report(out, quick)
+    held = [n for n in EXPERIMENTS if n in names and holds_run(_folder(n, quick))]
+    if held and not (resume or quick):  # before hours of work, not after the timings
+        raise SystemExit(f"{RUNS} holds runs {held}: continue them with --resume")
+    measured = scale(quick) if "scale" in names else None  # first, while the machine is quiet
+    for name in [n for n in EXPERIMENTS if n in names]:
+        config = read_config(CONFIGS / EXPERIMENTS[name], quick=quick)
+        folder = _folder(name, quick)  # a quick run is replaced, a full one only resumed
+        train_run(config, folder, resume=resume and holds_run(folder), overwrite=quick)
+    report(out, quick, measured, began)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="30 basins, 2 epochs (a smoke run)")
-    parser.add_argument("--filter", action="store_true", help="the paper's basin filter")
-    parser.add_argument("--scale-only", action="store_true", help="only the epoch timings")
+    choices = [*EXPERIMENTS, "scale"]
     parser.add_argument(
-        "--skip-pub", action="store_true", help="reuse runs/regional/pub.nc; no timings"
+        "--only",
+        nargs="+",
+        choices=choices,
+        default=choices,
+        metavar="NAME",
+        help=" ".join(choices),
     )
-    parser.add_argument(
-        "--longer-lstm",
-        type=int,
-        metavar="EPOCHS",
-        help="only the LSTM, longer: its temporal test (PUB with --pub)",
-    )
-    parser.add_argument("--hidden", type=int, default=64, help="with --longer-lstm")
-    parser.add_argument(
-        "--pub", action="store_true", help="with --longer-lstm: the ungauged-basin test"
-    )
-    parser.add_argument(
-        "--by-aridity",
-        action="store_true",
-        help="only the aridity and failure tables of the saved cross-validations",
-    )
-    parser.add_argument(
-        "--pub-validated", action="store_true", help="only PUB, best epoch by validation"
-    )
+    parser.add_argument("--resume", action="store_true", help="continue interrupted runs")
+    parser.add_argument("--quick", action="store_true", help="the quick: sections, a smoke run")
+    parser.add_argument("--analyse-only", action="store_true", help="no training")
     args = parser.parse_args()
-    if args.pub_validated:
-        pub_validated()
-        raise SystemExit
-    if args.by_aridity:
-        caravan = _caravan()
-        for name, tag in (("pub.nc", ""), ("pub_validated.nc", "_validated")):
-            if (RUNS / name).exists():
-                saved = load_results(RUNS / name)
-                by_aridity(saved, caravan, tag)
-                failures(saved, caravan, tag)
-        for longer in sorted(RUNS.glob("pub_lstm_*.nc")):  # from --longer-lstm N --pub
-            tag = longer.stem.removeprefix("pub_")
-            hybrid_versus(load_results(RUNS / "pub.nc"), load_results(longer), caravan, tag)
-        raise SystemExit
-    if args.longer_lstm:
-        longer_lstm(args.longer_lstm, args.hidden, args.pub)
-        raise SystemExit
-    main(
-        quick=args.quick,
-        basin_filter=args.filter,
-        scale_only=args.scale_only,
-        skip_pub=args.skip_pub,
-    )
+    main(args.only, args.quick, args.resume, args.analyse_only)

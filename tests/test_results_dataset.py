@@ -113,3 +113,19 @@ def test_the_physics_declaration_is_recorded():
     assert ds["snow_storage"].attrs == {"units": "mm", "role": "state"}
     assert ds["melt"].attrs == {"units": "mm/day", "role": "flux"}
     assert ds["qsim"].attrs["role"] == "flux"  # EXP-HYDRO's q is the sum of two outflows
+
+
+def test_results_joined_from_saved_files_keep_long_model_names(tmp_path):
+    """A resumed cross-validation joins fold files and saves them again: a string width read
+    from the first file must not cut the longer model names of the others."""
+    import xarray as xr
+
+    from dgeo.evaluate import load_results, save_results
+
+    for i, name in enumerate(["regional_hybrid", "pseudo_regional_hybrid"]):
+        part = xr.Dataset({"x": (("model",), [float(i)])}, coords={"model": [name]})
+        save_results(part, tmp_path / f"{i}.nc")
+    joined = xr.concat([load_results(tmp_path / f"{i}.nc") for i in range(2)], "model")
+    save_results(joined, tmp_path / "joined.nc")
+    names = list(load_results(tmp_path / "joined.nc")["model"].values)
+    assert names == ["regional_hybrid", "pseudo_regional_hybrid"]

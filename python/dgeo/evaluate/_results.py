@@ -142,6 +142,10 @@ def save_results(ds: xr.Dataset, path: str | Path) -> Path:
     file and raises `OSError` naming `path`; an existing file at `path` is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    ds = ds.copy()
+    for name in ds.variables:  # a string width read from another file would cut names short
+        if ds[name].dtype.kind in "UO":
+            ds[name].encoding.pop("dtype", None)
     try:
         write_whole(path, ds.to_netcdf)
     except RuntimeError as err:
