@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -67,13 +67,23 @@ def read_attributes(
     table and basins when a basin is missing from a table.
     """
     folder = Path(folder)
+    frames = {(p := folder / f"camels_{name}.txt"): _read_table(p) for name in tables}
+    return join_tables(frames, basins, text=_CATEGORICAL)
+
+
+def join_tables(
+    frames: dict[Path, pd.DataFrame], basins: Sequence[str], text: Collection[str] = ()
+) -> pd.DataFrame:
+    """Attribute tables (path -> frame indexed by basin id) joined on basin for `basins`
+    (rows in that order). Numeric columns (not bool, not named in `text`) become float64, the
+    others stripped strings. Raises `DataError` naming the table and the basins it lacks, or a
+    column two tables both have."""
     joined: pd.DataFrame | None = None
-    for name in tables:
-        path = folder / f"camels_{name}.txt"
-        frame = _read_table(path)
+    for path, frame in frames.items():
         missing = [b for b in basins if b not in frame.index]
         if missing:
-            raise DataError(f"{path}: no attributes for basin(s) {', '.join(missing)}")
+            more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
+            raise DataError(f"{path}: no attributes for basin(s) {', '.join(missing[:10])}{more}")
         frame = frame.loc[list(basins)]
         if joined is not None:
             overlap = joined.columns.intersection(frame.columns)
@@ -83,10 +93,11 @@ def read_attributes(
     assert joined is not None
     for column in joined.columns:
         values = joined[column]
-        if column in _CATEGORICAL or not pd.api.types.is_numeric_dtype(values):
-            joined[column] = values.astype(str).str.strip()
-        else:
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if numeric and column not in text:
             joined[column] = values.astype(np.float64)
+        else:
+            joined[column] = values.astype(str).str.strip()
     return joined
 
 

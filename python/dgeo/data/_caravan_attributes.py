@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._attributes import join_tables
 from ._errors import DataError
 
 ATTRIBUTE_KINDS = ("other", "caravan", "hydroatlas")
@@ -95,27 +95,8 @@ def read_caravan_attributes(root: Path, subset: str, basins: Sequence[str]) -> p
     Numeric columns become float64, the others stripped strings. Raises `DataError` naming the
     table and the basins it lacks, or a column two tables both have.
     """
-    joined: pd.DataFrame | None = None
-    for path in attribute_paths(root, subset):
-        frame = _read_table(path)
-        missing = [b for b in basins if b not in frame.index]
-        if missing:
-            more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
-            raise DataError(f"{path}: no attributes for basin(s) {', '.join(missing[:10])}{more}")
-        frame = frame.loc[list(basins)]
-        if joined is not None:
-            overlap = joined.columns.intersection(frame.columns)
-            if len(overlap):
-                raise DataError(f"{path}: column(s) {', '.join(overlap)} already in another table")
-        joined = frame if joined is None else joined.join(frame)
-    assert joined is not None
-    for column in joined.columns:
-        values = joined[column]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            joined[column] = values.astype(np.float64)
-        else:
-            joined[column] = values.astype(str).str.strip()
-    return joined
+    frames = {path: _read_table(path) for path in attribute_paths(root, subset)}
+    return join_tables(frames, basins)
 
 
 def as_dataset(table: pd.DataFrame, skip: Sequence[str] = ()) -> xr.Dataset:
