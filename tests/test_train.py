@@ -130,7 +130,7 @@ def test_resume_equals_uninterrupted(two_basins, tmp_path):
         ({"data": "x", "basins": [1022500]}, "quote basin ids"),
         ({"data": "x", "periods": {"test": ["2010-01-01", "2001-01-01"]}}, "ends before"),
         ({"models": ["hybrid"]}, "no `data`"),
-        ({"data": None}, "data must be a path or 'synthetic', got None"),
+        ({"data": None}, "data must be a path, 'synthetic' or a mapping"),
         ({"data": "x", "training": {"learning_rate": float("nan")}}, "a finite number, got nan"),
         ({"data": "x", "model": {"dropout": 1.5}}, "ModelOptions.dropout must be in \\[0, 1\\)"),
         ({"data": "x", "training": {"plateau_factor": 3.0}}, "plateau_factor must be between"),
