@@ -4,6 +4,14 @@ Every block maps one basin's series, shaped (time, features), to (time, outputs)
 windows and stacks of per-basin blocks are handled with `vmap` by the caller.
 """
 
-from ._blocks import LSTM, MLP, CausalConv1d, ConvHead, Standardiser
+from ._blocks import MLP, CausalConv1d, ConvHead, Standardiser
+from ._lstm import LSTM, lstm_hidden
 
-__all__ = ["LSTM", "MLP", "CausalConv1d", "ConvHead", "Standardiser"]
+__all__ = [
+    "LSTM",
+    "MLP",
+    "CausalConv1d",
+    "ConvHead",
+    "Standardiser",
+    "lstm_hidden",
+]

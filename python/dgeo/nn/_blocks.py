@@ -1,8 +1,8 @@
-"""The neural blocks of the hybrid models. Each maps (time, features) to (time, outputs)."""
+"""The neural blocks of the hybrid models. Each maps (time, features) to (time, outputs).
+
+The LSTM is in `_lstm.py`."""
 
 from __future__ import annotations
-
-import math
 
 import equinox as eqx
 import jax
@@ -92,47 +92,3 @@ class MLP(eqx.Module):
 
     def __call__(self, x):
         return self.mlp(x) if x.ndim == 1 else jax.vmap(self.mlp)(x)
-
-
-class LSTM(eqx.Module):
-    """An LSTM over time with dropout before a linear output layer (Kratzert et al. 2018).
-
-    The input projection of every day is one matrix product outside the time loop; the loop
-    (`lax.scan`) carries only the recurrent part. The forget-gate bias starts at 3 so the cell
-    remembers by default (Kratzert et al. 2019).
-    """
-
-    weight_ih: Float[Array, "gates features"]
-    weight_hh: Float[Array, "gates hidden"]
-    bias: Float[Array, " gates"]
-    head: eqx.nn.Linear
-    dropout: float = eqx.field(static=True)
-
-    def __init__(
-        self, in_features: int, *, hidden: int = 256, dropout: float = 0.4, key: PRNGKeyArray
-    ):
-        k1, k2, k3 = jax.random.split(key, 3)
-        lim = 1.0 / math.sqrt(hidden)
-        self.weight_ih = jax.random.uniform(k1, (4 * hidden, in_features), minval=-lim, maxval=lim)
-        self.weight_hh = jax.random.uniform(k2, (4 * hidden, hidden), minval=-lim, maxval=lim)
-        self.bias = jnp.zeros(4 * hidden).at[hidden : 2 * hidden].set(3.0)
-        self.head = eqx.nn.Linear(hidden, 1, key=k3)
-        self.dropout = dropout
-
-    def __call__(self, x: Series, *, key: PRNGKeyArray | None = None) -> Float[Array, " time"]:
-        hidden = self.weight_hh.shape[1]
-        gates_in = x @ self.weight_ih.T + self.bias
-
-        def step(carry, g_in):
-            h, c = carry
-            i, f, g, o = jnp.split(g_in + self.weight_hh @ h, 4)
-            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-            h = jax.nn.sigmoid(o) * jnp.tanh(c)
-            return (h, c), h
-
-        zeros = jnp.zeros(hidden, x.dtype)
-        _, h = jax.lax.scan(step, (zeros, zeros), gates_in)
-        if key is not None and self.dropout > 0:
-            keep = jax.random.bernoulli(key, 1.0 - self.dropout, h.shape)
-            h = jnp.where(keep, h / (1.0 - self.dropout), 0.0)
-        return jax.vmap(self.head)(h)[:, 0]

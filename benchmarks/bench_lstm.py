@@ -1,0 +1,341 @@
+"""dgeo's LSTM against torch.nn.LSTM (the peer; `pip install -e ".[peers]"`), side by side.
+
+  python benchmarks/bench_lstm.py step [--repeats 7] [--threads N]
+      One Adam step of each side on identical inputs: 256 windows x 365 days x 5 inputs,
+      float32, dropout 0.4 before a linear head, mean squared error on the last day or on all
+      days, hidden 64 and 256. The two sides alternate, step by step; medians are reported,
+      with dgeo's compile time. Default thread pools unless --threads.
+  python benchmarks/bench_lstm.py regional LABEL
+      Seconds per epoch of the regional LSTM of examples/configs/regional_pub.yml on its 473
+      basins x 30 years (3 epochs, the first, which compiles, not counted), through
+      `dgeo.train.train_regional`. Run it under two dgeo versions to compare them:
+      PYTHONPATH=OLD/python python benchmarks/bench_lstm.py regional before
+  python benchmarks/bench_lstm.py windows [--minutes 6] [--basins 120]
+      Does a shorter window with larger batches train the regional LSTM to the same
+      validation NSE in less wall time? Trains each setting of WINDOW_SETTINGS for the same
+      wall time on the same basins and records the validation NSE after every epoch.
+
+Each mode writes its part of benchmarks/results/lstm.json and rewrites lstm.md from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+BATCH, DAYS, INPUTS, DROPOUT, LR = 256, 365, 5, 0.4, 1e-3
+CASES = [(64, "last"), (64, "all"), (256, "last"), (256, "all")]
+SCALE = ("1981-01-01", "2010-12-31")
+#: (window_days, stride_days, batch_size): today's default first.
+WINDOW_SETTINGS = [(2190, 1825, 64), (730, 365, 256), (1095, 730, 128)]
+
+
+def dgeo_step(hidden: int, loss_on: str):
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from dgeo.nn import LSTM
+
+    model = LSTM(INPUTS, hidden=hidden, dropout=DROPOUT, key=jax.random.key(0))
+    optimiser = optax.adam(LR)
+    state = optimiser.init(eqx.filter(model, eqx.is_array))
+
+    def loss(model, x, y, key):
+        q = jax.vmap(lambda x, k: model(x, key=k))(x, jax.random.split(key, x.shape[0]))
+        return jnp.mean((q[:, -1] - y[:, -1]) ** 2) if loss_on == "last" else jnp.mean((q - y) ** 2)
+
+    @eqx.filter_jit
+    def step(model, state, x, y, key):
+        value, grads = eqx.filter_value_and_grad(loss)(model, x, y, key)
+        updates, state = optimiser.update(grads, state, model)
+        return eqx.apply_updates(model, updates), state, value
+
+    carry = {"model": model, "state": state, "i": 0}
+
+    def run(x, y):
+        carry["i"] += 1
+        key = jax.random.key(carry["i"])
+        carry["model"], carry["state"], value = step(carry["model"], carry["state"], x, y, key)
+        return float(value.detach())
+
+    return run, (jnp.asarray, jnp.asarray)
+
+
+def torch_step(hidden: int, loss_on: str):
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(INPUTS, hidden, batch_first=True)
+            self.dropout = torch.nn.Dropout(DROPOUT)
+            self.head = torch.nn.Linear(hidden, 1)
+
+        def forward(self, x):
+            return self.head(self.dropout(self.lstm(x)[0]))[..., 0]
+
+    torch.manual_seed(0)
+    net = Net()
+    optimiser = torch.optim.Adam(net.parameters(), LR)
+
+    def run(x, y):
+        optimiser.zero_grad()
+        q = net(x)
+        value = ((q[:, -1] - y[:, -1]) ** 2).mean() if loss_on == "last" else ((q - y) ** 2).mean()
+        value.backward()
+        optimiser.step()
+        return float(value.detach())
+
+    return run, (torch.from_numpy, torch.from_numpy)
+
+
+def step_times(repeats: int) -> dict:
+    import jax
+    import torch
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(BATCH, DAYS, INPUTS)).astype(np.float32)
+    y = rng.normal(size=(BATCH, DAYS)).astype(np.float32)
+    cases = []
+    for hidden, loss_on in CASES:
+        sides = {"dgeo": dgeo_step(hidden, loss_on), "torch": torch_step(hidden, loss_on)}
+        inputs = {name: (cx(x), cy(y)) for name, (_, (cx, cy)) in sides.items()}
+        first = {}
+        for name, (run, _) in sides.items():  # compile (dgeo) and warm up (both)
+            began = time.perf_counter()
+            run(*inputs[name])
+            first[name] = time.perf_counter() - began
+        seconds = {name: [] for name in sides}
+        for _ in range(repeats):
+            for name, (run, _) in sides.items():  # interleaved
+                began = time.perf_counter()
+                run(*inputs[name])
+                seconds[name].append(time.perf_counter() - began)
+        median = {name: float(np.median(s)) for name, s in seconds.items()}
+        case = {
+            "hidden": hidden,
+            "loss_on": loss_on,
+            "dgeo_step_s": median["dgeo"],
+            "torch_step_s": median["torch"],
+            "ratio_torch_over_dgeo": median["torch"] / median["dgeo"],
+            "dgeo_compile_s": first["dgeo"] - median["dgeo"],
+            "dgeo_all_s": seconds["dgeo"],
+            "torch_all_s": seconds["torch"],
+        }
+        print(
+            f"hidden {hidden:3d}, loss on {loss_on:4s}: dgeo {median['dgeo']:.3f} s, "
+            f"torch {median['torch']:.3f} s, speed ratio {case['ratio_torch_over_dgeo']:.2f} "
+            f"(compile {case['dgeo_compile_s']:.1f} s)",
+            flush=True,
+        )
+        cases.append(case)
+    return {
+        "batch": BATCH,
+        "days": DAYS,
+        "inputs": INPUTS,
+        "dropout": DROPOUT,
+        "repeats": repeats,
+        "threads": {"torch": torch.get_num_threads(), "XLA_FLAGS": os.environ.get("XLA_FLAGS")},
+        "versions": {"jax": jax.__version__, "torch": torch.__version__},
+        "load_average_before": os.getloadavg(),
+        "cases": cases,
+    }
+
+
+def regional_config():
+    from dgeo.config import read_config
+    from dgeo.runs import load_data, regional_options
+
+    config = read_config(ROOT / "examples" / "configs" / "regional_pub.yml")
+    return load_data(config), regional_options(config)["regional_lstm"]
+
+
+def regional_epoch(label: str) -> dict:
+    import dgeo
+    from dgeo.train import train_regional
+
+    ds, options = regional_config()
+    options = dataclasses.replace(options, epochs=3)
+    basins = ds["basin"].values
+    fit = train_regional(ds, "regional_lstm", basins, SCALE, options, label=f"LSTM ({label})")
+    later = [h["seconds"] for h in fit.history[1:]]
+    return {
+        "label": label,
+        "dgeo": str(Path(dgeo.__file__).parent),
+        "basins": len(basins),
+        "years": 30,
+        "hidden": options.hidden,
+        "window_days": options.window_days,
+        "batch_size": options.batch_size,
+        "epoch_seconds": float(np.median(later)),
+        "first_epoch_seconds": fit.history[0]["seconds"],
+        "load_average_before": os.getloadavg(),
+    }
+
+
+class OutOfTime(Exception):
+    """The wall-time budget of a window setting is spent."""
+
+
+def window_trial(minutes: float, basins: int) -> list[dict]:
+    from dgeo.train import train_regional
+
+    ds, options = regional_config()
+    rng = np.random.default_rng(0)
+    chosen = sorted(rng.choice(ds["basin"].values, size=basins, replace=False))
+    out = []
+    for window, stride, batch in WINDOW_SETTINGS:
+        o = dataclasses.replace(
+            options, window_days=window, stride_days=stride, batch_size=batch, epochs=1000
+        )
+        curve, began = [], time.perf_counter()
+
+        def stop_after(entry, curve=curve, began=began):
+            curve.append(
+                {
+                    "seconds": time.perf_counter() - began,
+                    "loss": entry["loss"],
+                    "validation_nse": entry.get("validation_nse"),
+                }
+            )
+            if curve[-1]["seconds"] > 60 * minutes:
+                raise OutOfTime  # a fixed wall-time budget
+
+        label = f"window {window} d, batch {batch}"
+        try:
+            train_regional(
+                ds,
+                "regional_lstm",
+                chosen,
+                ("1981-10-01", "1996-09-30"),
+                o,
+                validation=("1996-10-01", "2000-09-30"),
+                label=label,
+                callback=stop_after,
+            )
+        except OutOfTime:
+            pass
+        best = max(
+            (c["validation_nse"] for c in curve if c["validation_nse"] is not None), default=None
+        )
+        print(
+            f"{label}: {len(curve)} epochs in {curve[-1]['seconds']:.0f} s, best validation median NSE {best}"
+        )
+        out.append(
+            {
+                "window_days": window,
+                "stride_days": stride,
+                "batch_size": batch,
+                "curve": curve,
+                "best_validation_nse": best,
+            }
+        )
+    return out
+
+
+def report(results: dict) -> str:
+    lines = ["# dgeo's LSTM against torch.nn.LSTM", ""]
+    step = results.get("step")
+    if step:
+        lines += [
+            f"One Adam step, {step['batch']} windows x {step['days']} days x {step['inputs']} "
+            f"inputs, float32, dropout {step['dropout']}, median of {step['repeats']} "
+            f"interleaved steps per side (jax {step['versions']['jax']}, torch "
+            f"{step['versions']['torch']}, torch threads {step['threads']['torch']}, "
+            f"XLA_FLAGS {step['threads']['XLA_FLAGS']}; load average before "
+            f"{step['load_average_before'][0]:.2f}).",
+            "",
+            "| hidden | loss on | dgeo step (s) | torch step (s) | speed ratio torch/dgeo | dgeo compile (s) |",
+            "|---:|---|---:|---:|---:|---:|",
+        ]
+        for c in step["cases"]:
+            lines.append(
+                f"| {c['hidden']} | {c['loss_on']} day{'s' if c['loss_on'] == 'all' else ''} | "
+                f"{c['dgeo_step_s']:.3f} | {c['torch_step_s']:.3f} | "
+                f"{c['ratio_torch_over_dgeo']:.2f} | {c['dgeo_compile_s']:.1f} |"
+            )
+        lines.append("")
+    epochs = results.get("regional_epoch", [])
+    if epochs:
+        lines += [
+            "## Regional LSTM epoch, 473 basins x 30 years",
+            "",
+            "| dgeo | hidden | window (d) | batch | epoch (s) | first epoch, with compile (s) | load avg |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for e in epochs:
+            lines.append(
+                f"| {e['label']} | {e['hidden']} | {e['window_days']} | {e['batch_size']} | "
+                f"{e['epoch_seconds']:.1f} | {e['first_epoch_seconds']:.1f} | "
+                f"{e['load_average_before'][0]:.1f} |"
+            )
+        lines.append("")
+    trials = results.get("windows")
+    if trials:
+        lines += [
+            "## Window length and batch size, same wall time",
+            "",
+            "| window (d) | stride (d) | batch | epochs | seconds | best validation median NSE |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for t in trials:
+            best = t["best_validation_nse"]
+            lines.append(
+                f"| {t['window_days']} | {t['stride_days']} | {t['batch_size']} | "
+                f"{len(t['curve'])} | {t['curve'][-1]['seconds']:.0f} | "
+                f"{'n/a' if best is None else f'{best:.3f}'} |"
+            )
+        lines.append("")
+    lines.append(f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores.")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+    s = sub.add_parser("step")
+    s.add_argument("--repeats", type=int, default=7)
+    s.add_argument("--threads", type=int, default=None)
+    r = sub.add_parser("regional")
+    r.add_argument("label")
+    w = sub.add_parser("windows")
+    w.add_argument("--minutes", type=float, default=6.0)
+    w.add_argument("--basins", type=int, default=120)
+    args = parser.parse_args()
+    path = RESULTS / "lstm.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    if args.mode == "step":
+        if args.threads:
+            os.environ["XLA_FLAGS"] = (
+                f"--xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'} "
+                f"intra_op_parallelism_threads={args.threads}"
+            )
+            import torch
+
+            torch.set_num_threads(args.threads)
+        results["step" if not args.threads else f"step_{args.threads}_threads"] = step_times(
+            args.repeats
+        )
+    elif args.mode == "regional":
+        results.setdefault("regional_epoch", []).append(regional_epoch(args.label))
+    else:
+        results["windows"] = window_trial(args.minutes, args.basins)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n")
+    (RESULTS / "lstm.md").write_text(report(results))
+    print(f"wrote {path} and lstm.md")
+
+
+if __name__ == "__main__":
+    main()
