@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._typing import FeatureSeries, Inputs, Scalar
 from ..nn import LSTM, ConvHead, Standardiser
 from ..physics import ExpHydro, PhysicalModel
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete, integrate
@@ -28,10 +29,8 @@ FORCINGS: dict[str, str] = {
     "vp": "Pa",
 }
 
-Inputs = dict[str, Float[Array, " time"]]
 
-
-def _stack(inputs: Inputs, names) -> Float[Array, "time features"]:
+def _stack(inputs: Inputs, names) -> FeatureSeries:
     return jnp.stack([inputs[n] for n in names], axis=-1)
 
 
@@ -73,7 +72,7 @@ class BasinModel(eqx.Module):
         """`key` drives dropout (None: inference); `full=False` returns only `q` (training)."""
         raise NotImplementedError
 
-    def physical_parameters(self) -> dict[str, Float[Array, ""]]:
+    def physical_parameters(self) -> dict[str, Scalar]:
         """Physical parameter name -> value (empty for purely neural models)."""
         return {}
 

@@ -26,15 +26,14 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._typing import Attributes, Inputs, Scalar
 from ..nn import LSTM, MLP, ConvHead, Standardiser
 from ..physics import ExpHydro, PhysicalModel
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
-from ._models import Inputs, _stack, bounded, check_discharge, couple, discharge, run_physics
+from ._models import _stack, bounded, check_discharge, couple, discharge, run_physics
 
 #: The daily forcings of the regional models, in the units they see.
 REGIONAL_FORCINGS: dict[str, str] = {"prcp": "mm/day", "tmean": "degC", "dayl": "day"}
-
-Attributes = Float[Array, " attributes"]
 
 
 class RegionalModel(eqx.Module):
@@ -53,7 +52,7 @@ class RegionalModel(eqx.Module):
         """`key` drives dropout (None: inference); `full=False` returns only `q` (training)."""
         raise NotImplementedError
 
-    def physical_parameters(self, attributes: Attributes) -> dict[str, Float[Array, ""]]:
+    def physical_parameters(self, attributes: Attributes) -> dict[str, Scalar]:
         """Physical parameter name -> value for a basin with `attributes` (empty if none)."""
         return {}
 

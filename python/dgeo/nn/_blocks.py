@@ -10,7 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-Series = Float[Array, "time features"]
+from .._typing import FeatureSeries
+
+Series = FeatureSeries  # the LSTM's name for it
 
 
 class Standardiser(eqx.Module):
@@ -31,11 +33,11 @@ class Standardiser(eqx.Module):
         std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
         return cls(jnp.asarray(mean, float), jnp.asarray(std, float))  # default float dtype
 
-    def __call__(self, x: Series) -> Series:
+    def __call__(self, x: FeatureSeries) -> FeatureSeries:
         mean, std = jax.lax.stop_gradient((self.mean, self.std))
         return (x - mean) / std
 
-    def invert(self, z: Series) -> Series:
+    def invert(self, z: FeatureSeries) -> FeatureSeries:
         mean, std = jax.lax.stop_gradient((self.mean, self.std))
         return z * std + mean
 
@@ -56,7 +58,7 @@ class CausalConv1d(eqx.Module):
         conv = eqx.nn.Conv1d(in_features, out_features, kernel, key=key)
         self.weight, self.bias = conv.weight, conv.bias
 
-    def __call__(self, x: Series) -> Series:
+    def __call__(self, x: FeatureSeries) -> FeatureSeries:
         kernel = self.weight.shape[-1]
         x = jnp.pad(x.astype(self.weight.dtype), ((kernel - 1, 0), (0, 0)))
         days = x.shape[0] - kernel + 1
@@ -76,7 +78,7 @@ class ConvHead(eqx.Module):
         self.hidden = CausalConv1d(in_features, filters, kernel, key=k1)
         self.output = CausalConv1d(filters, 1, 1, key=k2)
 
-    def __call__(self, x: Series) -> Float[Array, " time"]:
+    def __call__(self, x: FeatureSeries) -> Float[Array, " time"]:
         return self.output(jax.nn.elu(self.hidden(x)))[:, 0]
 
 

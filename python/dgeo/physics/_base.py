@@ -11,12 +11,9 @@ from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
 
+from .._typing import Basins
 from ._ude import AbstractFluxOverride
-
-#: Values over basins: a state, forcing, parameter or flux for every basin at one time.
-Basins = Float[Array, "*basin"]
 
 
 class Parameter(NamedTuple):

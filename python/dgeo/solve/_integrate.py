@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._typing import Basins, BasinSeries
 from ..physics import PhysicalModel
 from ._forward import forward_mode
 from ._sensitivity import AbstractSensitivity, Adjoint, Backprop, Forward
@@ -37,9 +38,9 @@ class Trajectory(eqx.Module):
     - `failed`: (time,) 1 on the days on which an adaptive solver failed, else 0.
     """
 
-    series: dict[str, Float[Array, "time *basin"]]
-    final_state: dict[str, Float[Array, "*basin"]]
-    total: Float[Array, "*basin"] | None
+    series: dict[str, BasinSeries]
+    final_state: dict[str, Basins]
+    total: Basins | None
     failed: Float[Array, " time"]
 
     @property
@@ -50,12 +51,12 @@ class Trajectory(eqx.Module):
 
 def integrate(
     model: PhysicalModel,
-    forcing: dict[str, Float[Array, "time *basin"]],
-    params: dict[str, Float[Array, "*basin"]],
+    forcing: dict[str, BasinSeries],
+    params: dict[str, Basins],
     *,
     solver: AbstractSolver = Discrete(),
     sensitivity: AbstractSensitivity = Backprop(),
-    initial_state: dict[str, Float[Array, "*basin"]] | None = None,
+    initial_state: dict[str, Basins] | None = None,
     save: Sequence[str] | None = None,
     accumulate: Accumulator | None = None,
 ) -> Trajectory:
