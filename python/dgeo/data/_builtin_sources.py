@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ class CamelsUS(DataSource):
     - `forcing`: `"daymet"`, `"maurer"` or `"nldas"`.
     """
 
-    root: Path
+    root: str | os.PathLike  # held as a Path
     forcing: str = "daymet"
 
     name: ClassVar[str] = "camels_us"
@@ -110,8 +111,8 @@ class NetCDF(DataSource):
     - `attributes`: the CAMELS attributes folder, or `None`.
     """
 
-    path: Path
-    attributes: Path | None = None
+    path: str | os.PathLike  # held as a Path
+    attributes: str | os.PathLike | None = None  # held as a Path
 
     name: ClassVar[str] = "netcdf"
     default_attributes: ClassVar[tuple[str, ...]] = KRATZERT_ATTRIBUTES

@@ -45,6 +45,7 @@ compute Hamon PET from `tmean` and `dayl` instead, and `default_attributes` avoi
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -210,7 +211,7 @@ class Caravan(DataSource):
     Raises `DataError` naming the missing folder, file, column or basin.
     """
 
-    root: Path
+    root: str | os.PathLike  # held as a Path
     subset: str = "camels"
     format: str = "csv"
     pet: str = "era5_land"

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .._typing import Integer
 from ._errors import DataError
 from ._units import CANONICAL_UNITS, implausible, normalise_units
 
@@ -42,7 +43,7 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def located(ds: xr.Dataset, basin: int, time: int) -> str:
+def located(ds: xr.Dataset, basin: Integer, time: Integer) -> str:
     """'basin <id> on <date>' for the (basin, time) position of an error."""
     return f"basin {ds['basin'].values[basin]} on {pd.Timestamp(ds['time'].values[time]).date()}"
 

@@ -26,7 +26,7 @@ def day_length(
     lat: Sequence[float] | np.ndarray,
     time: Sequence[np.datetime64] | np.ndarray | pd.DatetimeIndex,
     *,
-    basins: Sequence[str] | None = None,
+    basins: Sequence[str] | np.ndarray | None = None,
 ) -> np.ndarray:
     """Astronomical day length in seconds, shape `(basin, time)`.
 

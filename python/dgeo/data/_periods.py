@@ -44,7 +44,9 @@ def select_period(ds: xr.Dataset, start, end) -> xr.Dataset:
     return ds.sel(time=slice(start, end))
 
 
-def kfold_basins(basins: Sequence[str], k: int, seed: int = 0) -> list[tuple[list[str], list[str]]]:
+def kfold_basins(
+    basins: Sequence[str] | np.ndarray, k: int, seed: int = 0
+) -> list[tuple[list[str], list[str]]]:
     """Seeded k-fold split of basins into (train, test) pairs.
 
     The test folds are disjoint, cover every basin once and differ in size by at most one.

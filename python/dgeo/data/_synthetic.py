@@ -138,7 +138,8 @@ def synthetic(
         units = _FORCING_VARIABLES.get(name, ("degC",))[0]
         ds[name] = (_DIMS, values, {"units": units, "long_name": long_names[name]})
 
-    quick_in = quickflow * np.asarray(smooth_step(tmean - col(true["tmin"]))) * prcp
+    rain_fraction = np.asarray(smooth_step(jax.numpy.asarray(tmean - col(true["tmin"]))))
+    quick_in = quickflow * rain_fraction * prcp
     forcing = ds[["tmean", "dayl"]].assign(prcp=(_DIMS, prcp - quick_in, {"units": "mm/day"}))
     dtype = np.float64 if jax.config.jax_enable_x64 else np.float32
     spin = simulate(model, forcing, true, dtype=dtype)

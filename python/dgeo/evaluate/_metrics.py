@@ -41,6 +41,8 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
+from .._typing import NumPyValues
+
 __all__ = [
     "FLV_FLOOR",
     "METRICS",
@@ -66,7 +68,7 @@ FLV_FLOOR = 0.01
 # ----------------------------------------------------------------------------- helpers
 
 
-def _pairs(obs, sim, axis: int | str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pairs(obs, sim, axis: int | str) -> tuple[np.ndarray, np.ndarray, NumPyValues]:
     """Float64 arrays with time moved last and NaN wherever obs or sim is NaN, plus counts."""
     if isinstance(obs, xr.DataArray) and isinstance(sim, xr.DataArray):
         if obs.dims != sim.dims and set(obs.dims) == set(sim.dims):
@@ -112,12 +114,12 @@ def _paired_by_label(obs: xr.DataArray, sim: xr.DataArray) -> xr.DataArray:
     return sim
 
 
-def _mean(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+def _mean(x: np.ndarray, n: NumPyValues) -> NumPyValues:
     """Mean over the last axis ignoring NaN; NaN (without a warning) where n == 0."""
     return np.nansum(x, axis=-1) / n
 
 
-def _varies(x: np.ndarray) -> np.ndarray:
+def _varies(x: np.ndarray) -> NumPyValues:
     """Whether each series takes more than one value (exact test: a rounded variance of a constant
     series can be a tiny positive number instead of 0)."""
     good = ~np.isnan(x)
@@ -126,13 +128,13 @@ def _varies(x: np.ndarray) -> np.ndarray:
     return hi > lo
 
 
-def _finish(value: np.ndarray, n: np.ndarray, ok: np.ndarray | bool = True):
+def _finish(value: NumPyValues, n: NumPyValues, ok: NumPyValues | bool = True):
     """NaN where fewer than 2 pairs or the formula is undefined; 0-d results become scalars."""
     out = np.where((n >= 2) & ok, value, np.nan)
     return out[()] if out.ndim == 0 else out
 
 
-def _segment_size(frac: float, n: np.ndarray) -> np.ndarray:
+def _segment_size(frac: float, n: NumPyValues) -> NumPyValues:
     return np.maximum(1, np.floor(frac * n + 0.5)).astype(np.int64)
 
 
@@ -187,7 +189,7 @@ def kge(obs, sim, axis: int | str = -1):
         return _finish(value, n, ok)
 
 
-def nse_decomposition(obs, sim, axis: int | str = -1) -> dict[str, np.ndarray]:
+def nse_decomposition(obs, sim, axis: int | str = -1) -> dict[str, NumPyValues]:
     """Why an NSE is what it is: 1 - NSE split into three non-negative terms (Murphy 1988;
     Gupta et al. 2009), each in units of the observed variance:
 

@@ -28,7 +28,7 @@ class _NoPhysics:
     units: dict = {}
 
 
-def _roles(physics: PhysicalModel) -> dict[str, str]:
+def _roles(physics: PhysicalModel | _NoPhysics) -> dict[str, str]:
     """Each state and flux of `physics` by name: "state", "inflow", "outflow" or "flux"."""
     roles = dict.fromkeys(physics.fluxes, "flux")
     roles.update(dict.fromkeys(physics.inflows, "inflow"))
@@ -37,7 +37,7 @@ def _roles(physics: PhysicalModel) -> dict[str, str]:
     return roles
 
 
-def _declaration(physics: PhysicalModel) -> dict[str, str]:
+def _declaration(physics: PhysicalModel | _NoPhysics) -> dict[str, str]:
     """The Dataset attrs that record `physics`: its class name and, per part of
     `DECLARATION`, its names space-separated in declared order (a netCDF attribute is text)."""
     attrs = {"physics": "none" if isinstance(physics, _NoPhysics) else type(physics).__name__}

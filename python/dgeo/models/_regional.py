@@ -24,7 +24,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import ArrayLike, Float, PRNGKeyArray
 
 from .._typing import Attributes, Inputs, Scalar
 from ..nn import LSTM, MLP, ConvHead, Standardiser
@@ -150,7 +150,7 @@ def build_regional(
     forcing_stats: Standardiser,
     q_stats: Standardiser,
     *,
-    start: Float[Array, " parameters"] | None = None,
+    start: Float[ArrayLike, " parameters"] | None = None,
     physical: RegionalPhysical | None = None,
     width: int = 32,
     filters: int = 8,

@@ -8,7 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._typing import FeatureSeries
 
@@ -25,7 +25,7 @@ class Standardiser(eqx.Module):
     std: Float[Array, " features"]
 
     @classmethod
-    def fit(cls, x: Float[Array, "... features"]) -> Standardiser:
+    def fit(cls, x: Float[ArrayLike, "... features"]) -> Standardiser:
         """Statistics over every axis but the last, ignoring NaN."""
         x = np.asarray(x, dtype=np.float64).reshape(-1, np.shape(x)[-1])
         mean = np.nanmean(x, axis=0)
@@ -58,7 +58,7 @@ class CausalConv1d(eqx.Module):
         conv = eqx.nn.Conv1d(in_features, out_features, kernel, key=key)
         self.weight, self.bias = conv.weight, conv.bias
 
-    def __call__(self, x: FeatureSeries) -> FeatureSeries:
+    def __call__(self, x: FeatureSeries) -> Float[Array, "time out"]:
         kernel = self.weight.shape[-1]
         x = jnp.pad(x.astype(self.weight.dtype), ((kernel - 1, 0), (0, 0)))
         days = x.shape[0] - kernel + 1

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .._typing import Integer
 from ._common import _pick, _window
 
 #: First month of the water year: October, the USGS convention. A water year is named by the
@@ -23,7 +24,7 @@ def water_year(time, start_month: int = WATER_YEAR_START) -> np.ndarray:
     return np.asarray(t.year + (t.month >= start_month if start_month > 1 else 0), dtype=int)
 
 
-def _water_year_span(year: int, start_month: int) -> tuple[np.datetime64, np.datetime64]:
+def _water_year_span(year: Integer, start_month: int) -> tuple[np.datetime64, np.datetime64]:
     """First and last day of water year `year`."""
     first = pd.Timestamp(year - (start_month > 1), start_month, 1)
     return np.datetime64(first, "D"), np.datetime64(first + pd.DateOffset(years=1), "D") - 1

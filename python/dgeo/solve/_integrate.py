@@ -44,8 +44,9 @@ class Trajectory(eqx.Module):
     failed: Float[Array, " time"]
 
     @property
-    def failed_days(self) -> Float[Array, ""]:
-        """Number of days on which an adaptive solver failed (0 when all is well)."""
+    def failed_days(self) -> Float[Array, "*batch"]:
+        """Number of days on which an adaptive solver failed (0 when all is well); one per
+        trajectory for a stack of them (a vmapped `integrate`)."""
         return jnp.sum(self.failed, axis=-1)
 
 

@@ -242,9 +242,11 @@ def is_concrete(value) -> bool:
     return not isinstance(value, jax.core.Tracer)
 
 
-def check_names(value, name: str, expected: str, *, optional: bool = False) -> tuple[str, ...]:
+def check_names(
+    value, name: str, expected: str, *, optional: bool = False
+) -> tuple[str, ...] | None:
     """A tuple, list or other iterable of strings, as a tuple; a single string is a TypeError
-    (it would be read letter by letter)."""
+    (it would be read letter by letter). None stays None when `optional`."""
     if optional and value is None:
         return value
     if isinstance(value, str):

@@ -338,8 +338,9 @@ def _physics(models: Mapping) -> PhysicalModel | None:
 
 def model_skeletons(kinds, n_basins: int, options: ModelOptions = ModelOptions()) -> dict:
     """Stacked models of the right structure to load saved weights into (`load_models`)."""
-    f = Standardiser(jnp.zeros((n_basins, len(FORCINGS))), jnp.ones((n_basins, len(FORCINGS))))
-    q = Standardiser(jnp.zeros((n_basins, 1)), jnp.ones((n_basins, 1)))
+    stack = eqx.filter_vmap(Standardiser)  # one per basin, each of its annotated shape
+    f = stack(jnp.zeros((n_basins, len(FORCINGS))), jnp.ones((n_basins, len(FORCINGS))))
+    q = stack(jnp.zeros((n_basins, 1)), jnp.ones((n_basins, 1)))
     keys = jax.random.split(jax.random.key(0), n_basins)
     out = {}
     for kind in kinds:
