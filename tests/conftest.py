@@ -1,10 +1,18 @@
-"""Shared fixtures. Real data is read from ../shared/data; tests that need it skip without it."""
+"""Shared fixtures. Real data is read from ../shared/data; tests that need it skip without it.
+
+Every annotated dgeo function and class is type-checked while the tests run: pyproject.toml's
+`--jaxtyping-packages=dgeo,beartype...` installs jaxtyping's import hook, which wraps each of
+them in `jaxtyping.jaxtyped(typechecker=beartype)`, checking arguments, results and the
+shapes and dtypes of `Float[Array, "time *basin"]` and the like (`dgeo._typing`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import jax
+import jaxtyping
 import pytest
 
 # Gradients and reference comparisons are checked in float64 (production runs use float32).
@@ -34,6 +42,31 @@ def require_data(path: Path, how: str | None = None) -> Path:
             f"repository): {how or HOW_TO_GET[path]}"
         )
     return path
+
+
+@contextlib.contextmanager
+def unchecked_types():
+    """Switches the test-time type checker off inside the `with` block.
+
+    For tests of dgeo's own argument checks, which pass wrong types on purpose: beartype would
+    refuse them at the annotated signature before dgeo's message (`<argument> must be ...,
+    got ...`) is reached. Each hook-wrapped function reads `jaxtyping.config.jaxtyping_disable`
+    when it is called, so the switch takes effect for code imported long before.
+    """
+    before = jaxtyping.config.jaxtyping_disable
+    jaxtyping.config.update("jaxtyping_disable", True)
+    try:
+        yield
+    finally:
+        jaxtyping.config.update("jaxtyping_disable", before)
+
+
+@pytest.fixture
+def unchecked():
+    """A whole test without the type checker (`unchecked_types`); one call: `with
+    unchecked_types():`."""
+    with unchecked_types():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 import xarray as xr
 
 import dgeo
+from conftest import unchecked_types
 from dgeo.data import DataError
 from dgeo.evaluate import (
     class_table,
@@ -308,7 +309,7 @@ def test_failure_anatomy_checks_its_arguments(warm_drizzle):
     res = overshoot_results()
     with pytest.raises(ValueError, match="both forcing and physics"):
         failure_anatomy(res, warm_drizzle)
-    with pytest.raises(TypeError, match="PhysicalModel instance"):
+    with pytest.raises(TypeError, match="PhysicalModel instance"), unchecked_types():
         failure_anatomy(res, warm_drizzle, dgeo.ExpHydro)
     with pytest.raises(DataError, match="forcing lacks 1 basin"):
         failure_anatomy(res, warm_drizzle.isel(basin=[0, 1]), dgeo.ExpHydro())

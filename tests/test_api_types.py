@@ -332,6 +332,7 @@ CASES = [
 @pytest.mark.parametrize(
     ("call", "error", "fragments"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
+@pytest.mark.usefixtures("unchecked")  # wrong types on purpose: dgeo's messages, not beartype's
 def test_bad_argument_named_with_what_to_pass(ds, regional_model, no_computation, call, error,
                                               fragments):  # fmt: skip
     with pytest.raises(error) as info:
@@ -342,6 +343,7 @@ def test_bad_argument_named_with_what_to_pass(ds, regional_model, no_computation
     assert not isinstance(info.value, AttributeError)
 
 
+@pytest.mark.usefixtures("unchecked")
 def test_wrong_data_types_are_also_data_errors(ds, no_computation):
     """A parameter or dataset of the wrong type is a TypeError and a DataError, so code that
     handles bad data (the command line, `except DataError`) handles it too."""
@@ -366,6 +368,7 @@ def test_numbers_arrays_and_dataarrays_stay_accepted(ds):
     np.testing.assert_allclose(result["parameters"].sel(parameter="qmax"), [15.0, 20.0])
 
 
+@pytest.mark.usefixtures("unchecked")  # lists and NumPy integers: dgeo's own conversions
 def test_good_options_and_periods_stay_accepted():
     periods = Periods(train=["1980-10-01", "1990-09-30"], validation=None,
                       test=(np.datetime64("1995-10-01"), "2000-09-30"))  # fmt: skip

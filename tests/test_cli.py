@@ -297,8 +297,8 @@ def _small_fit_problem():
     validation = validation._replace(
         inputs={k: v[:, None] for k, v in validation.inputs.items()}, qobs=validation.qobs[:, None]
     )
-    forcing = Standardiser(jnp.zeros((2, 5)), jnp.ones((2, 5)))
-    q = Standardiser(jnp.zeros((2, 1)), jnp.ones((2, 1)))
+    forcing = eqx.filter_vmap(Standardiser)(jnp.zeros((2, 5)), jnp.ones((2, 5)))
+    q = eqx.filter_vmap(Standardiser)(jnp.zeros((2, 1)), jnp.ones((2, 1)))
     keys = jax.random.split(jax.random.key(0), 2)
     stack = eqx.filter_vmap(lambda k, f, q: build("common", k, f, q, filters=4))(keys, forcing, q)
     return stack, train, validation

@@ -75,8 +75,7 @@ def test_physical_model_is_the_prnn():
     fraction = jnp.asarray([0.3, 0.5, 0.4, 0.5, 0.3, 0.6])
     model = Physical.init(fraction)
     out = model(inputs)
-    params = {k: np.asarray(v) for k, v in model.physical_parameters().items()}
-    direct = dgeo.integrate(dgeo.ExpHydro(), inputs, params).series
+    direct = dgeo.integrate(dgeo.ExpHydro(), inputs, model.physical_parameters()).series
     np.testing.assert_allclose(out["q"], direct["q"], rtol=1e-6)
     assert set(dgeo.ExpHydro.states) <= set(out)
 

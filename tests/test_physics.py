@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
@@ -237,6 +238,7 @@ def test_initial_state_and_dtype_checked(three_years):
             dgeo.simulate(MODEL, three_years, PARAMS, dtype=np.float64)
 
 
+@pytest.mark.usefixtures("unchecked")  # mismatched shapes on purpose: dgeo's message
 def test_integrate_names_mismatched_shapes():
     days = jnp.ones((10, 2))
     forcing = {"prcp": days, "tmean": days, "dayl": 0.5 * days}
@@ -321,7 +323,7 @@ def test_failed_adaptive_days_are_reported(three_years):
 
 def test_override_of_unknown_flux_rejected():
     with pytest.raises(ValueError, match="no flux runoff to override"):
-        dgeo.ExpHydro(overrides={"runoff": dgeo.physics.Replace(lambda q: q)})
+        dgeo.ExpHydro(overrides={"runoff": dgeo.physics.Replace(eqx.nn.Lambda(lambda q: q))})
 
 
 # --- stability of the explicit daily step --------------------------------------------------

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from conftest import unchecked_types
 from dgeo.config import ConfigError, parse_config
 from dgeo.evaluate import save_results
 from dgeo.runs import evaluate_run, holds_run, train_run
@@ -98,6 +99,7 @@ def test_options_that_would_fail_late_fail_at_construction():
         ModelOptions(physical_starts=5, physical_search=2)
     with pytest.raises(ConfigError, match="physical_search"):
         parse_config({**QUICK, "model": {"physical_starts": 5, "physical_search": 2}})
-    options = FitOptions(epochs=np.int64(3), learning_rate=np.float32(0.02))
+    with unchecked_types():  # NumPy scalars where int and float are annotated: dgeo converts
+        options = FitOptions(epochs=np.int64(3), learning_rate=np.float32(0.02))
     assert type(options.epochs) is int and type(options.learning_rate) is float
     json.dumps(options.__dict__)  # a checkpoint's record is JSON

@@ -149,6 +149,7 @@ def test_noise_is_multiplicative_lognormal():
         ({"noise": float("nan")}, "noise"),
     ],
 )
+@pytest.mark.usefixtures("unchecked")  # wrong types on purpose: dgeo's messages
 def test_bad_arguments_raise_naming_them(kwargs, name):
     with pytest.raises(ValueError, match=name):
         synthetic(**kwargs)

@@ -72,11 +72,11 @@ def test_results_round_trip_through_netcdf(two_basins, tmp_path):
 def stack_and_data(two_basins):
     series = basin_series(two_basins, *SHORT.train)
     train = windows(series, 730, 365)
-    forcing = Standardiser(jnp.zeros((2, 5)), jnp.ones((2, 5)))
-    q = Standardiser(jnp.zeros((2, 1)), jnp.ones((2, 1)))
-    keys = jax.random.split(jax.random.key(3), 2)
     import equinox as eqx
 
+    forcing = eqx.filter_vmap(Standardiser)(jnp.zeros((2, 5)), jnp.ones((2, 5)))
+    q = eqx.filter_vmap(Standardiser)(jnp.zeros((2, 1)), jnp.ones((2, 1)))
+    keys = jax.random.split(jax.random.key(3), 2)
     stack = eqx.filter_vmap(lambda k, f, q: build("hybrid", k, f, q))(keys, forcing, q)
     validation = basin_series(two_basins, *SHORT.validation, spinup_days=365)
     validation = validation._replace(
