@@ -152,7 +152,9 @@ def check_gradients(
 
     `loss` maps a `Trajectory` to one value per basin. Basins are independent, so one pair of
     perturbed runs per parameter gives every basin's difference quotient. The step is `step`
-    times the parameter's range. Needs `jax.config.update("jax_enable_x64", True)`.
+    times the parameter's range. A dynamic parameter is shifted on every day at once: its
+    gradient is compared summed over the days. Needs `jax.config.update("jax_enable_x64",
+    True)`.
     """
     check_physical_model(model)
     check_solver(solver)
@@ -179,8 +181,10 @@ def check_gradients(
         up = evaluate({**theta, p.name: theta[p.name] + h})
         down = evaluate({**theta, p.name: theta[p.name] - h})
         fd = np.asarray((up - down) / (2 * h))
+        ad = np.asarray(grads[p.name])
+        ad = ad.sum(axis=0) if p.name in model.dynamic else ad
         for b, basin in enumerate(basins):
-            rows.append((basin, p.name, float(grads[p.name][b]), float(fd[b])))
+            rows.append((basin, p.name, float(ad[b]), float(fd[b])))
     table = pd.DataFrame(rows, columns=["basin", "parameter", "ad", "fd"])
     floor = 1e-6 * max(table["fd"].abs().max(), 1e-300)
     scale = np.maximum(np.maximum(table["ad"].abs(), table["fd"].abs()), floor)

@@ -33,13 +33,14 @@ class Trajectory(eqx.Module):
     """What `integrate` returns.
 
     - `series`: name -> (time, basin) values: start-of-day states and the day's fluxes.
-    - `final_state`: name -> (basin,) states after the last day.
+    - `final_state`: name -> (basin,) states after the last day (with the component axis of a
+      model of parallel components: the state to restart from).
     - `total`: (basin,) sum over days of the accumulator, or None.
     - `failed`: (time,) 1 on the days on which an adaptive solver failed, else 0.
     """
 
     series: dict[str, BasinSeries]
-    final_state: dict[str, Basins]
+    final_state: dict[str, Float[Array, "..."]]
     total: Basins | None
     failed: Float[Array, " time"]
 
@@ -53,11 +54,11 @@ class Trajectory(eqx.Module):
 def integrate(
     model: PhysicalModel,
     forcing: dict[str, BasinSeries],
-    params: dict[str, Basins],
+    params: dict[str, Float[Array, "..."]],
     *,
     solver: AbstractSolver = Discrete(),
     sensitivity: AbstractSensitivity = Backprop(),
-    initial_state: dict[str, Basins] | None = None,
+    initial_state: dict[str, Float[Array, "..."]] | None = None,
     save: Sequence[str] | None = None,
     accumulate: Accumulator | None = None,
 ) -> Trajectory:
@@ -68,12 +69,20 @@ def integrate(
     - `model`: a `PhysicalModel` (may hold learnable flux overrides).
     - `forcing`: name -> (time, basin) arrays with at least `model.forcings`; extra entries
       (observations, weights) are passed to `accumulate`.
-    - `params`: name -> (basin,) physical parameters, each basin its own.
+    - `params`: name -> (basin,) physical parameters, each basin its own; a parameter the
+      model declares `dynamic` is (time, basin), one value per day. A model of parallel
+      components (`model.shape_of`) takes (basin, component) values, or (basin,) ones that
+      every component shares.
     - `solver`: `Discrete()` (the P-RNN daily step) or `Continuous(diffrax solver)`.
     - `sensitivity`: `Backprop()`, `Checkpoint()`, `Adjoint()` or `Forward()`.
-    - `initial_state`: name -> (basin,) states; zeros when None.
+    - `initial_state`: name -> (basin,) states (or per component, as `params`); zeros when
+      None.
     - `save`: which states and fluxes to keep as series (default all); saving fewer saves memory.
     - `accumulate`: optional per-day contribution summed into `Trajectory.total`.
+
+    A model that supplies its own daily step and no flux function runs only under
+    `Discrete()`. A model with a `finish` hook (averaging over components, routing) returns
+    the series it makes of the loop's; `accumulate` then sums over those, after the loop.
 
     Values are not validated here (this runs under `jit`); `dgeo.simulate` validates. Types
     are: a wrong one is a `TypeError` naming the argument, raised before tracing.
@@ -93,6 +102,12 @@ def integrate(
             "EXP-HYDRO's sharp smooth steps. Use Checkpoint() (exact gradient of the implicit "
             "solution, memory independent of T) or an explicit solver such as Tsit5."
         )
+    if not model.has_rates and not isinstance(solver, Discrete):
+        raise ValueError(
+            f"{type(model).__name__} supplies only its own daily step (no flux function, "
+            f"rates), so it cannot run under {type(solver).__name__}: a continuous solver "
+            "integrates dS/dt. Use dgeo.Discrete()"
+        )
     names = tuple(model.states) + tuple(model.fluxes)
     save = names if save is None else tuple(save)
     unknown = sorted(set(save) - set(names))
@@ -104,10 +119,13 @@ def integrate(
     missing = [name for name in model.parameter_names if name not in params]
     if missing:
         raise ValueError(f"params lack {missing} needed by {type(model).__name__}")
-    _check_shapes(model, forcing, params, initial_state)
-    like = forcing[next(iter(model.forcings))][0]
-    if initial_state is None:
-        initial_state = {name: jnp.zeros_like(like) for name in model.states}
+    params, initial_state = _check_shapes(model, forcing, params, initial_state)
+    if isinstance(sensitivity, Forward) and (model.dynamic or _has_components(model, forcing)):
+        raise ValueError(
+            f"Forward() takes one tangent per parameter name, valid when each basin has one "
+            f"value of it; {type(model).__name__} has dynamic parameters or components. Use "
+            "Backprop() or Checkpoint()"
+        )
 
     def run(model, params, forcing, initial_state):
         return _scan_days(
@@ -148,44 +166,94 @@ def _check_types(model, forcing, params, solver, sensitivity, initial_state, sav
     )
 
 
-def _check_shapes(model, forcing, params, initial_state) -> None:
+def _check_shapes(model, forcing, params, initial_state):
     """Shapes are static under `jit`, so this costs nothing: every forcing (time, *basin) with
-    one shape and at least one day, every parameter and initial state (*basin)."""
+    one shape and at least one day, every parameter and initial state (*basin) or the shape
+    the model gives it (`shape_of`), dynamic parameters with the days first.
+
+    Returns the parameters and initial state (zeros when None) broadcast to those shapes."""
     shapes = {name: jnp.shape(forcing[name]) for name in model.forcings}
     if len(set(shapes.values())) != 1 or not next(iter(shapes.values())):
         raise ValueError(f"forcing arrays must share one (time, basin) shape, got {shapes}")
     days, *basins = next(iter(shapes.values()))
+    basins = tuple(basins)
     if days == 0:
         raise ValueError("forcing has no days")
-    for kind, tree in (("params", params), ("initial_state", initial_state or {})):
-        names = model.parameter_names if kind == "params" else tree
-        wrong = {k: jnp.shape(tree[k]) for k in names if jnp.shape(tree[k]) != tuple(basins)}
-        if wrong:
-            raise ValueError(
-                f"{kind} must have the forcing's basin shape {tuple(basins)}, got {wrong}"
+    like = forcing[next(iter(model.forcings))][0]
+    if initial_state is None:
+        initial_state = {
+            name: jnp.zeros(model.shape_of(name, basins), like.dtype) for name in model.states
+        }
+    out = {}
+    for kind, tree in (("params", params), ("initial_state", initial_state)):
+        names = model.parameter_names if kind == "params" else tuple(tree)
+        wrong, done, shapes, lead_basins = {}, dict(tree), {}, {}
+        for name in names:
+            lead = (days,) if kind == "params" and name in model.dynamic else ()
+            full = lead + tuple(model.shape_of(name, basins))
+            shapes[name], lead_basins[name] = full, lead + basins
+            shape = jnp.shape(tree[name])
+            if shape not in (full, lead + basins):
+                wrong[name] = shape
+                continue
+            value = jnp.asarray(tree[name])
+            done[name] = jnp.broadcast_to(
+                value.reshape(shape + (1,) * (len(full) - len(shape))), full
             )
+        if wrong:
+            notes = [  # for dynamic parameters and a model's components
+                f"{name}: {shapes[name]}"
+                + (f" or {lead_basins[name]}" if lead_basins[name] != shapes[name] else "")
+                for name in wrong
+                if shapes[name] != basins
+            ]
+            raise ValueError(
+                f"{kind} must have the forcing's basin shape {basins}, got {wrong}"
+                + (f"; expected shapes: {', '.join(notes)}" if notes else "")
+            )
+        out[kind] = done
+    return out["params"], out["initial_state"]
+
+
+def _has_components(model, forcing) -> bool:
+    """Whether a state or parameter has more axes than the basins (parallel components)."""
+    basins = tuple(jnp.shape(forcing[next(iter(model.forcings))])[1:])
+    names = model.states + model.parameter_names
+    return any(tuple(model.shape_of(name, basins)) != basins for name in names)
 
 
 def _scan_days(model, params, forcing, initial_state, solver, sensitivity, save, accumulate):
     adjoint = sensitivity.diffrax_adjoint(getattr(solver, "max_steps_per_day", 1))
     drivers = tuple(model.forcings)
     like = forcing[drivers[0]][0]
+    static = {k: v for k, v in params.items() if k not in model.dynamic}
+    daily = {k: params[k] for k in model.dynamic}
+    # A model that finishes its series after the loop (routing) is scored on the finished
+    # series: the loop then keeps what the finish and the accumulator need.
+    after = model.has_finish and accumulate is not None
+    kept = tuple(model.states) + tuple(model.fluxes) if after else save
 
-    def step(carry, forcing_t):
+    def step(carry, inputs):
         state, total = carry
+        forcing_t, daily_t = inputs
         model_forcing = {name: forcing_t[name] for name in drivers}
-        new_state, fluxes, ok = solver.day(model, state, model_forcing, params, adjoint)
+        params_t = {**static, **daily_t}
+        new_state, fluxes, ok = solver.day(model, state, model_forcing, params_t, adjoint)
         values = {**state, **fluxes}
-        if accumulate is not None:
+        if accumulate is not None and not after:
             total = total + accumulate(values, forcing_t)
-        series = {name: values[name] for name in save}
+        series = {name: values[name] for name in kept}
         if ok is True:  # a solver that cannot fail (the discrete step) adds no output per day
             return (new_state, total), (series, None)
         ok = jnp.all(jax.lax.stop_gradient(jnp.asarray(ok)) > 0)
         return (new_state, total), (series, jnp.where(ok, 0.0, 1.0).astype(like.dtype))
 
     init = (initial_state, jnp.zeros_like(like))
-    (final, total), (series, failed) = sensitivity.scan(step, init, forcing)
+    (final, total), (series, failed) = sensitivity.scan(step, init, (forcing, daily))
+    series = model.finish(series, params)
+    if after:
+        total = jnp.sum(jax.vmap(accumulate)(series, forcing), axis=0)
+        series = {name: series[name] for name in save}
     if failed is None:
         failed = jnp.zeros(forcing[drivers[0]].shape[0], like.dtype)
     return Trajectory(series, final, total if accumulate is not None else None, failed)

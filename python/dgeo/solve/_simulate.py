@@ -78,10 +78,46 @@ def _listed(basins: np.ndarray, values: np.ndarray, bad: np.ndarray) -> str:
     return ", ".join(f"{basins[i]}: {values[i]:g}" for i in bad[:5])
 
 
+def _per_basin_and_day(value, name: str, basins: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """A dynamic parameter as a (basin, time) float array: a (basin, time) array or DataArray
+    over (basin, time), or a per-basin value (`_per_basin`) held for every day."""
+    if isinstance(value, xr.DataArray) and "time" in value.dims:
+        if set(value.dims) != {"basin", "time"}:
+            raise DataError(f"parameter {name!r} has dims {value.dims}, expected (basin, time)")
+        if "time" in value.coords:
+            missing = np.setdiff1d(time, value["time"].values)
+            if missing.size:
+                raise DataError(
+                    f"parameter {name!r} has no value for {missing.size} day(s) of the "
+                    f"forcing, the first {str(missing[0])[:10]}"
+                )
+            value = value.sel(time=time)
+        value = value.transpose("basin", "time")
+        found = value["basin"].values.astype(str)
+        missing = sorted(set(basins) - set(found))
+        if missing:
+            raise DataError(f"parameter {name!r} has no value for basin(s) {', '.join(missing)}")
+        value = value.sel(basin=list(basins)).to_numpy()
+    array = np.asarray(value) if isinstance(value, np.ndarray | list) else None
+    if array is not None and array.ndim == 2 and is_real_dtype(array.dtype):
+        if array.shape != (len(basins), len(time)):
+            raise DataError(
+                f"parameter {name!r} has shape {array.shape}, expected "
+                f"({len(basins)}, {len(time)}) for {len(basins)} basins and {len(time)} days"
+            )
+        return array.astype(np.float64)
+    per_basin = _per_basin(value, name, basins, "parameter")
+    return np.repeat(per_basin[:, None], len(time), axis=1)
+
+
 def check_parameters(
-    model: PhysicalModel, params: Mapping, basins: np.ndarray
+    model: PhysicalModel, params: Mapping, basins: np.ndarray, time: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
-    """Validate physical parameters: every one given, known, per basin, finite and within bounds."""
+    """Validate physical parameters: every one given, known, per basin, finite and within bounds.
+
+    A parameter the model declares `dynamic` may vary by day: with `time` (the forcing's
+    days) it is returned (basin, time), from a (basin, time) array or DataArray or a
+    per-basin value held for every day."""
     check_physical_model(model)
     check_mapping(params, "params", PARAMS_EXPECTED)
     names = model.parameter_names
@@ -95,12 +131,24 @@ def check_parameters(
     out = {}
     problems = []
     for p in model.parameters:
-        values = _per_basin(params[p.name], p.name, basins, "parameter")
-        bad = np.flatnonzero(~((values >= p.lower) & (values <= p.upper)))
-        if bad.size:
-            problems.append(
-                f"{p.name} outside [{p.lower}, {p.upper}] {p.units} ({_listed(basins, values, bad)})"
-            )
+        if p.name in model.dynamic and time is not None:
+            values = _per_basin_and_day(params[p.name], p.name, basins, time)
+            inside = (values >= p.lower) & (values <= p.upper)
+            bad = np.flatnonzero(~inside.all(axis=1))
+            if bad.size:
+                days = [int(np.argmin(inside[i])) for i in bad[:5]]
+                shown = ", ".join(
+                    f"{basins[i]} on {str(time[d])[:10]}: {values[i, d]:g}"
+                    for i, d in zip(bad, days, strict=False)
+                )
+                problems.append(f"{p.name} outside [{p.lower}, {p.upper}] {p.units} ({shown})")
+        else:
+            values = _per_basin(params[p.name], p.name, basins, "parameter")
+            bad = np.flatnonzero(~((values >= p.lower) & (values <= p.upper)))
+            if bad.size:
+                problems.append(
+                    f"{p.name} outside [{p.lower}, {p.upper}] {p.units} ({_listed(basins, values, bad)})"
+                )
         out[p.name] = values
     if problems:
         raise DataError("parameters out of bounds: " + "; ".join(problems))
@@ -144,7 +192,9 @@ def prepare(model, forcing: xr.Dataset, params, initial_state, dtype):
         basins, _ = check_axes(forcing)
     except DataError as err:
         raise DataError(f"forcing: {err}") from None
-    checked = check_parameters(model, params, basins)  # before the forcing is converted
+    time = forcing["time"].values
+    checked = check_parameters(model, params, basins, time)  # before the forcing is converted
+    checked = {k: v.T if k in model.dynamic else v for k, v in checked.items()}  # time first
     if initial_state is None:
         initial_state = dict.fromkeys(model.states, 0.0)
     unknown = sorted(set(initial_state) - set(model.states))
@@ -206,17 +256,31 @@ def simulate(
     units = {**dict.fromkeys(model.states, "mm"), **dict.fromkeys(model.fluxes, "mm/day")}
     series = {k: np.array(v) for k, v in traj.series.items()}  # writable copies
     ds = from_time_major(series, basins, forcing["time"].values, units)
+    # A dynamic parameter appears in `parameters` as its mean over the run, and day by day
+    # in `dynamic_parameters`.
     ds["parameters"] = (
         ("basin", "parameter"),
-        np.stack([np.asarray(params_j[p]) for p in model.parameter_names], axis=1),
+        np.stack(
+            [
+                np.asarray(params_j[p]).mean(0) if p in model.dynamic else np.asarray(params_j[p])
+                for p in model.parameter_names
+            ],
+            axis=1,
+        ),
     )
+    if model.dynamic:
+        daily = np.stack([np.asarray(params_j[p]).T for p in model.dynamic], axis=-1)
+        ds["dynamic_parameters"] = (("basin", "time", "dynamic_parameter"), daily)
+        ds = ds.assign_coords(dynamic_parameter=list(model.dynamic))
     ds = ds.assign_coords(
         parameter=list(model.parameter_names),
         parameter_units=("parameter", [p.units for p in model.parameters]),
         state=list(model.states),
     )
     for label, values in (("initial_state", state), ("final_state", traj.final_state)):
-        stacked = np.stack([np.asarray(values[s]) for s in model.states], axis=1)
+        # A model of parallel components reports the basin's states: their mean.
+        mean = lambda v: np.asarray(v).reshape(len(basins), -1).mean(axis=1)
+        stacked = np.stack([mean(values[s]) for s in model.states], axis=1)
         ds[label] = (("basin", "state"), stacked, {"units": "mm"})
     failed = np.asarray(traj.failed) > 0
     dates = [str(day)[:10] for day in forcing["time"].values[failed]]

@@ -36,10 +36,14 @@ class Discrete(AbstractSolver):
     """The explicit daily step of the P-RNN (Jiang et al. 2020): S[t+1] = S[t] + dS/dt(S[t], F[t]).
 
     The day's fluxes are evaluated at the start-of-day state; the water balance closes to
-    rounding because the same fluxes make the state update.
+    rounding because the same fluxes make the state update. A model that supplies its own
+    daily update (`PhysicalModel.step`, e.g. HBV's operator split) is advanced by it instead.
     """
 
     def day(self, model, state, forcing, params, adjoint):
+        if model.has_step:
+            new_state, fluxes = model.step(state, forcing, params)
+            return {k: new_state[k] for k in model.states}, fluxes, True
         tendency, fluxes = model.rates(state, forcing, params)
         return {k: state[k] + tendency[k] for k in model.states}, fluxes, True
 
