@@ -3,7 +3,7 @@
 from . import data, evaluate, models, nn, physics, plot, solve, train
 from ._threads import xla_cpu_threads
 from ._version import __version__ as __version__
-from .physics import ExpHydro
+from .physics import ExpHydro, Hbv
 from .solve import (
     Adjoint,
     Backprop,
@@ -26,6 +26,7 @@ __all__ = [
     "Discrete",
     "ExpHydro",
     "Forward",
+    "Hbv",
     "check_gradients",
     "data",
     "evaluate",

@@ -2,6 +2,7 @@
 
 from ._base import Parameter, PhysicalModel, smooth_step
 from ._exphydro import ExpHydro
+from ._hbv import Hbv, convolve, gamma_unit_hydrograph
 from ._pet import hamon_pet
 from ._ude import AbstractFluxOverride, Correct, FluxNetwork, Replace
 
@@ -10,9 +11,12 @@ __all__ = [
     "Correct",
     "ExpHydro",
     "FluxNetwork",
+    "Hbv",
     "Parameter",
     "PhysicalModel",
     "Replace",
+    "convolve",
+    "gamma_unit_hydrograph",
     "hamon_pet",
     "smooth_step",
 ]
