@@ -183,7 +183,9 @@ class Continuous(AbstractSolver):
 
     def day(self, model, state, forcing, params, adjoint):
         per_basin = self.implicit if self.per_basin is None else self.per_basin
-        if per_basin and state[model.states[0]].ndim:  # basins never interact
+        # Basins never interact: one solve per basin, down to the forcing's basin axes (a
+        # model's components, a trailing axis of its states, are solved together).
+        if per_basin and jnp.ndim(next(iter(forcing.values()))):
             rest = {k: v for k, v in params.items() if k not in model.parameter_names}
             per = {k: params[k] for k in model.parameter_names}
             one = lambda s, f, p: self.day(model, s, f, {**rest, **p}, adjoint)
