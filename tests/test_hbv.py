@@ -54,12 +54,16 @@ def relative_error(ours, theirs) -> float:
     return float(np.max(np.abs(ours - theirs) / np.maximum(np.abs(theirs), 1e-8)))
 
 
-@pytest.fixture(scope="module")
-def camels(camels_root) -> xr.Dataset:
+def with_pet(camels_root) -> xr.Dataset:
     """Two years of four real basins, with Hamon PET (mm/day) as dgeo computes it."""
     ds = load_camels_us(camels_root, basins=BASINS, attributes=False).sel(time=slice(*PERIOD))
     pet = hamon_pet(jnp.asarray(ds["tmean"].values), jnp.asarray(ds["dayl"].values / 86400.0))
     return ds.assign(pet=(("basin", "time"), np.asarray(pet), {"units": "mm/day"}))
+
+
+@pytest.fixture(scope="module")
+def camels(camels_root) -> xr.Dataset:
+    return with_pet(camels_root)
 
 
 def time_major(ds: xr.Dataset) -> dict[str, jax.Array]:

@@ -3,7 +3,7 @@
 from . import data, evaluate, models, nn, physics, plot, solve, train
 from ._threads import xla_cpu_threads
 from ._version import __version__ as __version__
-from .physics import ExpHydro, Hbv
+from .physics import ExpHydro, Hbv, HbvOde
 from .solve import (
     Adjoint,
     Backprop,
@@ -27,6 +27,7 @@ __all__ = [
     "ExpHydro",
     "Forward",
     "Hbv",
+    "HbvOde",
     "check_gradients",
     "data",
     "evaluate",

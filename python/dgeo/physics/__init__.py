@@ -2,7 +2,8 @@
 
 from ._base import Parameter, PhysicalModel, smooth_step
 from ._exphydro import ExpHydro
-from ._hbv import Hbv, convolve, gamma_unit_hydrograph
+from ._hbv import Hbv, HbvFamily, convolve, gamma_unit_hydrograph
+from ._hbv_ode import HbvOde
 from ._pet import hamon_pet
 from ._ude import AbstractFluxOverride, Correct, FluxNetwork, Replace
 
@@ -12,6 +13,8 @@ __all__ = [
     "ExpHydro",
     "FluxNetwork",
     "Hbv",
+    "HbvFamily",
+    "HbvOde",
     "Parameter",
     "PhysicalModel",
     "Replace",

@@ -56,7 +56,74 @@ def convolve(
     return sum(kernel[..., k] * padded[lags - 1 - k : lags - 1 - k + days] for k in range(lags))
 
 
-class Hbv(PhysicalModel):
+class HbvFamily(PhysicalModel):
+    """What the two forms of HBV share: parameters with MHPI's bounds, the five stores, the
+    forcings, `nmul` parallel components per basin and gamma unit-hydrograph routing.
+
+    **Fields:**
+
+    - `nmul`: parallel components per basin (δHBV uses 16). The 13 HBV parameters and the
+      states get a trailing component axis (`shape_of`); the routing parameters do not.
+      After the daily loop every state and flux is averaged over the components (`finish`).
+    - `dynamic`: parameters that vary by day, e.g. `("BETA", "BETAET")` as in δHBV 1.1p.
+    - `routing_days`: length of the unit hydrograph (15 in δHBV; 1 means no routing). `q`,
+      the component-mean discharge, is routed in `finish`.
+    """
+
+    nmul: int = eqx.field(default=1, static=True)
+    routing_days: int = eqx.field(default=15, static=True)
+
+    parameters: ClassVar = (
+        Parameter("BETA", 1.0, 6.0, "1", "shape of the soil's recharge curve"),
+        Parameter("FC", 50.0, 1000.0, "mm", "field capacity of the soil"),
+        Parameter("K0", 0.05, 0.9, "1/day", "recession of surface flow above UZL"),
+        Parameter("K1", 0.01, 0.5, "1/day", "recession of the upper zone"),
+        Parameter("K2", 0.001, 0.2, "1/day", "recession of the lower zone"),
+        Parameter("LP", 0.2, 1.0, "1", "fraction of FC above which ET is at its potential"),
+        Parameter("PERC", 0.0, 10.0, "mm/day", "maximum percolation to the lower zone"),
+        Parameter("UZL", 0.0, 100.0, "mm", "upper-zone threshold of surface flow"),
+        Parameter("TT", -2.5, 2.5, "degC", "threshold temperature of snowfall and melt"),
+        Parameter("CFMAX", 0.5, 10.0, "mm/degC/day", "degree-day melt factor"),
+        Parameter("CFR", 0.0, 0.1, "1", "refreezing coefficient"),
+        Parameter("CWH", 0.0, 0.2, "1", "water holding capacity of the snowpack"),
+        Parameter("BETAET", 0.3, 5.0, "1", "exponent of the evaporation factor"),
+        Parameter("route_a", 0.0, 2.9, "1", "gamma unit hydrograph: shape - 0.1"),
+        Parameter("route_b", 0.0, 6.5, "day", "gamma unit hydrograph: scale - 0.5"),
+    )
+    states: ClassVar = ("snowpack", "meltwater", "soil_moisture", "upper_zone", "lower_zone")
+    forcings: ClassVar = {"prcp": "mm/day", "tmean": "degC", "pet": "mm/day"}
+
+    def __check_init__(self):
+        for name in ("nmul", "routing_days"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(
+                    f"{type(self).__name__}.{name} must be a positive integer, got {value!r}"
+                )
+            if value < 1:
+                raise ValueError(f"{type(self).__name__}.{name} must be at least 1, got {value}")
+
+    def shape_of(self, name, basins):
+        return tuple(basins) if name in ROUTING else (*basins, self.nmul)
+
+    def finish(self, series, params):
+        """The mean over the components of every state and flux; `q` routed."""
+        out = {name: jnp.mean(values, axis=-1) for name, values in series.items()}
+        if "q" in out:
+            days = out["q"].shape[0]
+            if self.routing_days > days:
+                raise ValueError(
+                    f"{type(self).__name__}'s routing kernel (routing_days={self.routing_days}) "
+                    f"is longer than the series ({days} days): run at least "
+                    f"{self.routing_days} days or shorten routing_days"
+                )
+            route_a, route_b = params["route_a"], params["route_b"]
+            kernel = gamma_unit_hydrograph(route_a, route_b, self.routing_days)
+            out["q"] = convolve(out["q"], kernel)
+        return out
+
+
+class Hbv(HbvFamily):
     """HBV 1.0 as in δHBV (Feng et al. 2022; HBV-light, Seibert 2005; Beck et al. 2020).
 
     States (mm): `snowpack`, `meltwater` (liquid water held in the snow), `soil_moisture`,
@@ -84,38 +151,12 @@ class Hbv(PhysicalModel):
     BETAET is MHPI's exponent on the evaporation factor, which its code uses only when BETAET
     is dynamic; here it is always a parameter, and BETAET = 1 is HBV 1.0 without it.
 
-    **Fields:**
-
-    - `nmul`: parallel components per basin (δHBV uses 16). The 13 HBV parameters and the
-      states get a trailing component axis (`shape_of`); the routing parameters do not.
-    - `dynamic`: parameters that vary by day, e.g. `("BETA", "BETAET")` as in δHBV 1.1p.
-    - `routing_days`: length of the unit hydrograph (15 in δHBV; 1 means no routing).
+    Fields `nmul`, `dynamic` and `routing_days`: see `HbvFamily`.
 
     The update is no ODE step, so the model supplies `step` and no `rates`: it runs under
-    `dgeo.Discrete()` only (the ODE form of HBV is a separate model).
+    `dgeo.Discrete()` only (HBV's ODE form is `HbvOde`, which runs under every solver).
     """
 
-    nmul: int = eqx.field(default=1, static=True)
-    routing_days: int = eqx.field(default=15, static=True)
-
-    parameters: ClassVar = (
-        Parameter("BETA", 1.0, 6.0, "1", "shape of the soil's recharge curve"),
-        Parameter("FC", 50.0, 1000.0, "mm", "field capacity of the soil"),
-        Parameter("K0", 0.05, 0.9, "1/day", "recession of surface flow above UZL"),
-        Parameter("K1", 0.01, 0.5, "1/day", "recession of the upper zone"),
-        Parameter("K2", 0.001, 0.2, "1/day", "recession of the lower zone"),
-        Parameter("LP", 0.2, 1.0, "1", "fraction of FC above which ET is at its potential"),
-        Parameter("PERC", 0.0, 10.0, "mm/day", "maximum percolation to the lower zone"),
-        Parameter("UZL", 0.0, 100.0, "mm", "upper-zone threshold of surface flow"),
-        Parameter("TT", -2.5, 2.5, "degC", "threshold temperature of snowfall and melt"),
-        Parameter("CFMAX", 0.5, 10.0, "mm/degC/day", "degree-day melt factor"),
-        Parameter("CFR", 0.0, 0.1, "1", "refreezing coefficient"),
-        Parameter("CWH", 0.0, 0.2, "1", "water holding capacity of the snowpack"),
-        Parameter("BETAET", 0.3, 5.0, "1", "exponent of the evaporation factor"),
-        Parameter("route_a", 0.0, 2.9, "1", "gamma unit hydrograph: shape - 0.1"),
-        Parameter("route_b", 0.0, 6.5, "day", "gamma unit hydrograph: scale - 0.5"),
-    )
-    states: ClassVar = ("snowpack", "meltwater", "soil_moisture", "upper_zone", "lower_zone")
     fluxes: ClassVar = (
         "snowfall",
         "rainfall",
@@ -132,7 +173,6 @@ class Hbv(PhysicalModel):
         "groundwater_flow",
         "q",
     )
-    forcings: ClassVar = {"prcp": "mm/day", "tmean": "degC", "pet": "mm/day"}
     inflows: ClassVar = ("snowfall", "rainfall", "soil_floor")
     outflows: ClassVar = (
         "evapotranspiration",
@@ -143,19 +183,6 @@ class Hbv(PhysicalModel):
 
     #: The least soil moisture (mm) the update leaves (MHPI's `nearzero`).
     soil_floor_mm: ClassVar[float] = 1e-5
-
-    def __check_init__(self):
-        for name in ("nmul", "routing_days"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"Hbv.{name} must be a positive integer, got {value!r}")
-            if value < 1:
-                raise ValueError(f"Hbv.{name} must be at least 1, got {value}")
-        if self.overrides:
-            raise ValueError("Hbv's operator-split step takes no flux overrides")
-
-    def shape_of(self, name, basins):
-        return tuple(basins) if name in ROUTING else (*basins, self.nmul)
 
     def step(self, state, forcing, params):
         p, t, pet = (forcing[k][..., None] for k in ("prcp", "tmean", "pet"))  # over components
@@ -223,18 +250,6 @@ class Hbv(PhysicalModel):
         }
         return new_state, fluxes
 
-    def finish(self, series, params):
-        """The mean over the components of every state and flux; `q` routed."""
-        out = {name: jnp.mean(values, axis=-1) for name, values in series.items()}
-        if "q" in out:
-            days = out["q"].shape[0]
-            if self.routing_days > days:
-                raise ValueError(
-                    f"Hbv's routing kernel (routing_days={self.routing_days}) is longer than "
-                    f"the series ({days} days): run at least {self.routing_days} days or "
-                    "shorten routing_days"
-                )
-            route_a, route_b = params["route_a"], params["route_b"]
-            kernel = gamma_unit_hydrograph(route_a, route_b, self.routing_days)
-            out["q"] = convolve(out["q"], kernel)
-        return out
+    def __check_init__(self):
+        if self.overrides:
+            raise ValueError("Hbv's operator-split step takes no flux overrides")
