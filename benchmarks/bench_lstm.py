@@ -67,7 +67,7 @@ def dgeo_step(hidden: int, loss_on: str):
         carry["i"] += 1
         key = jax.random.key(carry["i"])
         carry["model"], carry["state"], value = step(carry["model"], carry["state"], x, y, key)
-        return float(value.detach())
+        return float(value)
 
     return run, (jnp.asarray, jnp.asarray)
 
@@ -100,7 +100,7 @@ def torch_step(hidden: int, loss_on: str):
     return run, (torch.from_numpy, torch.from_numpy)
 
 
-def step_times(repeats: int) -> dict:
+def step_times(repeats: int, xla_threads: int | None = None) -> dict:
     import jax
     import torch
 
@@ -146,7 +146,7 @@ def step_times(repeats: int) -> dict:
         "inputs": INPUTS,
         "dropout": DROPOUT,
         "repeats": repeats,
-        "threads": {"torch": torch.get_num_threads(), "XLA_FLAGS": os.environ.get("XLA_FLAGS")},
+        "threads": {"torch": torch.get_num_threads(), "xla": xla_threads or os.cpu_count()},
         "versions": {"jax": jax.__version__, "torch": torch.__version__},
         "load_average_before": os.getloadavg(),
         "cases": cases,
@@ -246,14 +246,16 @@ def window_trial(minutes: float, basins: int) -> list[dict]:
 
 def report(results: dict) -> str:
     lines = ["# dgeo's LSTM against torch.nn.LSTM", ""]
-    step = results.get("step")
-    if step:
+    for name in sorted(k for k in results if k.startswith("step")):
+        step = results[name]
         lines += [
+            f"## {'Default thread pools' if name == 'step' else name.replace('_', ' ')}",
+            "",
             f"One Adam step, {step['batch']} windows x {step['days']} days x {step['inputs']} "
             f"inputs, float32, dropout {step['dropout']}, median of {step['repeats']} "
             f"interleaved steps per side (jax {step['versions']['jax']}, torch "
             f"{step['versions']['torch']}, torch threads {step['threads']['torch']}, "
-            f"XLA_FLAGS {step['threads']['XLA_FLAGS']}; load average before "
+            f"XLA threads {step['threads']['xla']}; load average before "
             f"{step['load_average_before'][0]:.2f}).",
             "",
             "| hidden | loss on | dgeo step (s) | torch step (s) | speed ratio torch/dgeo | dgeo compile (s) |",
@@ -317,15 +319,14 @@ def main() -> None:
     results = json.loads(path.read_text()) if path.exists() else {}
     if args.mode == "step":
         if args.threads:
-            os.environ["XLA_FLAGS"] = (
-                f"--xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'} "
-                f"intra_op_parallelism_threads={args.threads}"
-            )
             import torch
 
+            import dgeo
+
+            dgeo.xla_cpu_threads(args.threads)
             torch.set_num_threads(args.threads)
         results["step" if not args.threads else f"step_{args.threads}_threads"] = step_times(
-            args.repeats
+            args.repeats, args.threads
         )
     elif args.mode == "regional":
         results.setdefault("regional_epoch", []).append(regional_epoch(args.label))
