@@ -233,7 +233,10 @@ REGIONAL_BASE = {"data": "synthetic", "models": ["regional_hybrid", "regional_ls
 @pytest.mark.parametrize(
     "mapping, needles",
     [
-        ({**BASE, "physics": "hbv"}, ["physics is 'hbv'", "exphydro", "package.module:ClassName"]),
+        (
+            {**BASE, "physics": "gr4j"},
+            ["physics is 'gr4j'", "exphydro", "hbv", "package.module:ClassName"],
+        ),
         ({**BASE, "physics": "no_such_module_xyz:Model"}, ["physics", "no_such_module_xyz"]),
         ({**BASE, "physics": "test_experiments:Missing"}, ["physics", "has no Missing"]),
         ({**BASE, "physics": "test_experiments:NotAModel"}, ["physics", "PhysicalModel"]),
