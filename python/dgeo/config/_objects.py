@@ -59,9 +59,23 @@ def _import_class(spec: str, where: str) -> type:
     return getattr(module, class_name)
 
 
+def _split(spec, where: str):
+    """(the name, the options) of a physics spec: a name, or a mapping {name: ..., **options}."""
+    if not isinstance(spec, dict):
+        return spec, {}
+    if "name" not in spec:
+        raise ConfigError(
+            f"{where} as a mapping needs a `name` (e.g. {{name: hbv, nmul: 16, dynamic: "
+            f"[BETA, BETAET]}}), got keys {', '.join(map(str, spec)) or 'none'}"
+        )
+    return spec["name"], {k: v for k, v in spec.items() if k != "name"}
+
+
 def physics_class(spec, where: str = "physics") -> type[PhysicalModel]:
     """The `PhysicalModel` subclass `spec` names: a name exported by `dgeo.physics` (any case,
-    `exphydro` is `ExpHydro`) or an import path 'package.module:ClassName'."""
+    `exphydro` is `ExpHydro`) or an import path 'package.module:ClassName'; or a mapping of
+    such a `name` and the model's options (`{name: hbv, nmul: 16}`)."""
+    spec, _ = _split(spec, where)
     known = known_physics()
     if not isinstance(spec, str) or not spec:
         raise ConfigError(
@@ -81,18 +95,24 @@ def physics_class(spec, where: str = "physics") -> type[PhysicalModel]:
     return cls
 
 
-def physics_name(spec, where: str = "physics") -> str:
+def physics_name(spec, where: str = "physics") -> str | dict:
     """The canonical name of the physical model `spec` names (the lower-case name of a
-    dgeo.physics export, else its import path), checked to build without arguments."""
-    cls = physics_class(spec, where)
+    dgeo.physics export, else its import path), checked to build without arguments; for a
+    mapping `{name: ..., **options}`, the same mapping with the canonical name, checked to
+    build with those options (`Hbv(nmul=16, dynamic=["BETA", "BETAET"])`)."""
+    name, options = _split(spec, where)
+    cls = physics_class(name, where)
     try:
-        cls()
+        cls(**options)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"{where}: {spec} cannot be built without arguments ({err})") from None
+        how = f"with {options}" if options else "without arguments"
+        raise ConfigError(f"{where}: {name} cannot be built {how} ({err})") from None
     known = known_physics()
-    return cls.__name__.lower() if known.get(cls.__name__.lower()) is cls else spec
+    name = cls.__name__.lower() if known.get(cls.__name__.lower()) is cls else name
+    return {"name": name, **options} if isinstance(spec, dict) else name
 
 
 def physics_model(spec) -> PhysicalModel:
-    """A fresh instance of the physical model `spec` names."""
-    return physics_class(spec)()
+    """A fresh instance of the physical model `spec` names (with its options, if a mapping)."""
+    name, options = _split(spec, "physics")
+    return physics_class(name)(**options)

@@ -21,11 +21,13 @@ KEYS = """\
                                         # source and its options, e.g. {source: netcdf,
                                         # path: caravan_camels_us.nc, attributes: DIR}
     basins: ["01022500", "01030500"]    # optional, quoted; default every basin
-    models: [physical, common, hybrid, lstm]   # per-basin models, or regional ones (not
-                                        # both): [regional_hybrid, pseudo_regional_hybrid,
-                                        # regional_lstm, regional_physical]
+    models: [physical, common, hybrid, lstm]   # per-basin models (and dpl), or regional
+                                        # ones (not both): [regional_hybrid, regional_lstm,
+                                        # pseudo_regional_hybrid, regional_physical,
+                                        # regional_dpl]
     physics: exphydro                   # a model dgeo.physics exports (any case), or an
-                                        # import path "package.module:ClassName"
+                                        # import path "package.module:ClassName"; with
+                                        # options: {name: hbv, nmul: 16, dynamic: [BETA, BETAET]}
     solver: discrete                    # discrete | tsit5 | dopri5 | kvaerno5
     sensitivity: backprop               # backprop | checkpoint | adjoint | forward
     periods: {train: [1980-10-01, 1996-09-30], validation: [1996-10-01, 2000-09-30],
@@ -82,7 +84,7 @@ class RunConfig:
     data: str | dict
     basins: list[str] | None = None
     models: tuple[str, ...] = ("physical", "hybrid")
-    physics: str = DEFAULT_PHYSICS
+    physics: str | dict = DEFAULT_PHYSICS
     solver: str = "discrete"
     sensitivity: str = "backprop"
     periods: Periods = Periods()

@@ -20,7 +20,7 @@ REGIONAL_OTHER = ("attributes", "learning_rates", "solver", "sensitivity", "phys
 REGIONAL_ZERO_OK = ("search", "seed", "dropout", "spinup_days")
 #: Model kinds with a P-RNN, whose results hold its states (snow storage among them).
 _WITH_PHYSICS = ("physical", "hybrid", "regional_physical", "regional_hybrid")
-_WITH_PHYSICS += ("pseudo_regional_hybrid",)
+_WITH_PHYSICS += ("pseudo_regional_hybrid", "dpl", "regional_dpl")
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def regional(section) -> tuple[RegionalOptions, dict, tuple[str, ...] | None]:
     return shared, own, attributes
 
 
-def snow(section, models, physics: str, experiment: Experiment, test) -> Snow:
+def snow(section, models, physics: str | dict, experiment: Experiment, test) -> Snow:
     check_keys(section, [f.name for f in dataclasses.fields(Snow)], "snow")
     swe = section.get("swe")
     if not isinstance(swe, str) or not swe:
