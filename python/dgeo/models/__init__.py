@@ -1,12 +1,15 @@
 """Models of Jiang et al. (2020): per-basin physical (P-RNN), common (Conv1D), hybrid, lstm,
-and the regional models that map attributes to parameters (ungauged basins)."""
+the regional models that map attributes to parameters (ungauged basins), and parameter
+learning (dPL: static and daily parameters from networks; δHBV with `dgeo.Hbv`)."""
 
+from ._dpl import Layout
 from ._models import (
     FORCINGS,
     MODELS,
     ZERO_FLOOR_WIDTH,
     BasinModel,
     Common,
+    Dpl,
     Hybrid,
     LSTMModel,
     Physical,
@@ -19,6 +22,7 @@ from ._models import (
 from ._regional import (
     REGIONAL_FORCINGS,
     REGIONAL_MODELS,
+    RegionalDpl,
     RegionalHybrid,
     RegionalLSTM,
     RegionalModel,
@@ -32,8 +36,10 @@ __all__ = [
     "ZERO_FLOOR_WIDTH",
     "BasinModel",
     "Common",
+    "Dpl",
     "Hybrid",
     "LSTMModel",
+    "Layout",
     "Physical",
     "build",
     "check_discharge",
@@ -42,6 +48,7 @@ __all__ = [
     "required_forcings",
     "REGIONAL_FORCINGS",
     "REGIONAL_MODELS",
+    "RegionalDpl",
     "RegionalHybrid",
     "RegionalLSTM",
     "RegionalModel",

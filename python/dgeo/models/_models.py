@@ -16,9 +16,10 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._typing import FeatureSeries, Inputs, Scalar
-from ..nn import LSTM, ConvHead, Standardiser
+from ..nn import LSTM, ConvHead, SeriesLSTM, Standardiser
 from ..physics import ExpHydro, PhysicalModel
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete, integrate
+from ._dpl import Layout, dynamic_network
 
 #: The five daily forcings the neural parts see (Jiang et al. 2020), in the units they see.
 FORCINGS: dict[str, str] = {
@@ -62,9 +63,18 @@ def discharge(z: Float[Array, " time"], target: Standardiser) -> Float[Array, " 
 
 
 class BasinModel(eqx.Module):
-    """One basin's model: forcing series in, discharge `q` (mm/day) and internals out."""
+    """One basin's model: forcing series in, discharge `q` (mm/day) and internals out.
+
+    Class variables tell the training workflow what a kind needs: `reads_forcings` (its
+    networks read the five `FORCINGS`), `runs_physics` (it runs the physical model, which
+    reads the forcings that model declares) and `searched` (its physical parameters start
+    from a random search, `ModelOptions.physical_search`, passed to `build` as `start`).
+    """
 
     kind: ClassVar[str]
+    reads_forcings: ClassVar[bool] = True
+    runs_physics: ClassVar[bool] = False
+    searched: ClassVar[bool] = False
 
     def __call__(
         self, inputs: Inputs, *, key: PRNGKeyArray | None = None, full: bool = True
@@ -86,6 +96,9 @@ class Physical(BasinModel):
     """
 
     kind: ClassVar[str] = "physical"
+    reads_forcings: ClassVar[bool] = False
+    runs_physics: ClassVar[bool] = True
+    searched: ClassVar[bool] = True
     raw: Float[Array, " parameters"]
     physics: PhysicalModel = ExpHydro()
     solver: AbstractSolver = Discrete()
@@ -117,9 +130,9 @@ def check_discharge(physics: PhysicalModel) -> None:
 def required_forcings(kinds, physics: PhysicalModel) -> dict[str, str]:
     """The forcings (name -> units) the basin models `kinds` read: the networks' `FORCINGS`
     when a network is among them, and the forcings `physics` declares when it has physics."""
-    kinds = set(kinds)
-    needed = dict(FORCINGS) if kinds - {"physical"} else {}
-    return needed | (dict(physics.forcings) if kinds & {"physical", "hybrid"} else {})
+    classes = [MODELS[k] for k in kinds]
+    needed = dict(FORCINGS) if any(c.reads_forcings for c in classes) else {}
+    return needed | (dict(physics.forcings) if any(c.runs_physics for c in classes) else {})
 
 
 def physics_of(model) -> PhysicalModel | None:
@@ -177,6 +190,7 @@ class Hybrid(BasinModel):
     """
 
     kind: ClassVar[str] = "hybrid"
+    runs_physics: ClassVar[bool] = True
     physical: Physical
     scaler: Standardiser
     target: Standardiser
@@ -211,7 +225,69 @@ class LSTMModel(BasinModel):
         return {"q": discharge(z, self.target)}
 
 
-MODELS: dict[str, type[BasinModel]] = {m.kind: m for m in (Physical, Common, Hybrid, LSTMModel)}
+class Dpl(BasinModel):
+    """One basin's physical model with learned parameters (dPL per basin; `_dpl.py`).
+
+    `raw` holds the basin's static parameters, one per component (and one per routing
+    parameter), each through the bounded transform; `network`, an LSTM over the basin's five
+    standardised forcings (`FORCINGS`), gives the dynamic parameters (`physics.dynamic`) of
+    every component on every day; None when the physical model has none. With
+    `dgeo.Hbv(nmul=..., dynamic=(...))` this is δHBV trained basin by basin.
+    """
+
+    kind: ClassVar[str] = "dpl"
+    runs_physics: ClassVar[bool] = True
+    searched: ClassVar[bool] = True
+    raw: Float[Array, " static"]
+    scaler: Standardiser
+    network: SeriesLSTM | None
+    physics: PhysicalModel = ExpHydro()
+    solver: AbstractSolver = Discrete()
+    sensitivity: AbstractSensitivity = Backprop()
+
+    @classmethod
+    def init(
+        cls,
+        key: PRNGKeyArray,
+        forcing_stats: Standardiser,
+        start: Float[Array, " parameters"] | None = None,
+        *,
+        hidden: int = 16,
+        dropout: float = 0.0,
+        **options,
+    ) -> Dpl:
+        """Parameters at `start` (fractions 0..1 of each bound interval, one per declared
+        parameter; None: mid-range) in every component, on every day."""
+        layout = Layout(options.get("physics", ExpHydro()))
+        network = dynamic_network(
+            len(FORCINGS), layout, start, hidden=hidden, dropout=dropout, key=key
+        )
+        return cls(layout.start(start, dynamic=False), forcing_stats, network, **options)
+
+    def physical_parameters(self):
+        """The static parameters, each the mean over its components (the dynamic ones vary
+        by day and are left out)."""
+        layout = Layout(self.physics)
+        return layout.per_basin(layout.bounded(self.raw, dynamic=False))
+
+    def parameters(self, inputs: Inputs, *, key: PRNGKeyArray | None = None) -> dict:
+        """Every parameter as the physical model takes it: static ones shaped as the model
+        says (`shape_of`), dynamic ones with the days first."""
+        layout = Layout(self.physics)
+        params = layout.bounded(self.raw, dynamic=False)
+        if self.network is not None:
+            z = self.network(self.scaler(_stack(inputs, FORCINGS)), key=key)
+            params |= layout.bounded(z, dynamic=True)
+        return params
+
+    def __call__(self, inputs, *, key=None, full=True):
+        params = self.parameters(inputs, key=key)
+        return run_physics(self.physics, inputs, params, self.solver, self.sensitivity, full)
+
+
+MODELS: dict[str, type[BasinModel]] = {
+    m.kind: m for m in (Physical, Common, Hybrid, LSTMModel, Dpl)
+}
 
 
 def build(
@@ -221,6 +297,7 @@ def build(
     q_stats: Standardiser,
     *,
     physical: Physical | None = None,
+    start: Float[Array, " parameters"] | None = None,
     filters: int = 8,
     kernel: int = 10,
     hidden: int = 256,
@@ -234,17 +311,23 @@ def build(
     `forcing_stats` and `q_stats` standardise the forcings and discharge with training-period
     statistics. `physics` is the physical model of the P-RNN (default EXP-HYDRO); it must
     have a discharge flux `q`. `physical` gives the hybrid's P-RNN a starting point (e.g. a
-    trained physical model); otherwise physical parameters start at a random point of their
-    bounds.
+    trained physical model); otherwise physical parameters start at `start` (fractions 0..1
+    of each bound interval, e.g. from a random search) or at a random point of their bounds.
+    `hidden` and `dropout` size the LSTM of `lstm` and the dynamic-parameter LSTM of `dpl`.
     """
     if kind not in MODELS:
         raise ValueError(f"unknown model {kind!r}; models: {', '.join(MODELS)}")
     k_phys, k_head = jax.random.split(key)
-    if kind in ("physical", "hybrid") and physical is None:
+    if MODELS[kind].runs_physics and physical is None:
         check_discharge(physics)
-        n = len(physics.parameters)
-        fraction = jax.random.uniform(k_phys, (n,), minval=0.05, maxval=0.95)
-        physical = Physical.init(fraction, physics=physics, solver=solver, sensitivity=sensitivity)
+        if start is None:
+            n = len(physics.parameters)
+            start = jax.random.uniform(k_phys, (n,), minval=0.05, maxval=0.95)
+    options = {"physics": physics, "solver": solver, "sensitivity": sensitivity}
+    if kind == "dpl":
+        return Dpl.init(k_head, forcing_stats, start, hidden=hidden, dropout=dropout, **options)
+    if kind in ("physical", "hybrid") and physical is None:
+        physical = Physical.init(start, **options)
     if kind == "physical":
         return physical
     if kind == "hybrid":

@@ -12,6 +12,7 @@ it can predict basins it never saw. The parameterization pipeline of Jiang et al
 the same architecture as the hybrid but sees no attributes (they are replaced by zeros), so its
 parameters are identical across basins: it measures what the attributes add.
 The regional LSTM (Kratzert et al. 2019) concatenates the attributes to the forcings every day.
+`regional_dpl` learns static and daily parameters (δHBV's layout with `dgeo.Hbv`, `_dpl.py`).
 
 Only the forcings ERA5-Land/Caravan datasets carry are used: `REGIONAL_FORCINGS`.
 """
@@ -27,9 +28,10 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import ArrayLike, Float, PRNGKeyArray
 
 from .._typing import Attributes, Inputs, Scalar
-from ..nn import LSTM, MLP, ConvHead, Standardiser
+from ..nn import LSTM, MLP, ConvHead, SeriesLSTM, Standardiser
 from ..physics import ExpHydro, PhysicalModel
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
+from ._dpl import Layout, dynamic_network
 from ._models import _stack, bounded, check_discharge, couple, discharge, run_physics
 
 #: The daily forcings of the regional models, in the units they see.
@@ -135,11 +137,59 @@ class RegionalLSTM(RegionalModel):
         return {"q": discharge(h, self.target)}
 
 
+class RegionalDpl(RegionalModel):
+    """Parameter learning for many basins (regional dPL; δHBV with `dgeo.Hbv`).
+
+    An MLP (`static`) over the basin's standardised attributes gives the static parameters of
+    every component and the routing parameters; an LSTM (`network`) over the standardised
+    forcings (`REGIONAL_FORCINGS`) and attributes, concatenated every day, gives the dynamic
+    parameters (`physics.dynamic`) of every component on every day (None when there are
+    none). Both through the bounded transform (`_dpl.Layout`); the physical model simulates
+    with them and is scored on its discharge (routed, for HBV).
+    """
+
+    kind: ClassVar[str] = "regional_dpl"
+    attributes: Standardiser
+    scaler: Standardiser
+    static: MLP
+    network: SeriesLSTM | None
+    physics: PhysicalModel = ExpHydro()
+    solver: AbstractSolver = Discrete()
+    sensitivity: AbstractSensitivity = Backprop()
+
+    def physical_parameters(self, attributes):
+        """The static parameters of a basin, each the mean over its components (dynamic ones
+        vary by day and are left out)."""
+        layout = Layout(self.physics)
+        z = self.static(self.attributes(attributes[None])[0])
+        return layout.per_basin(layout.bounded(z, dynamic=False))
+
+    def parameters(
+        self, inputs: Inputs, attributes: Attributes, *, key: PRNGKeyArray | None = None
+    ) -> dict:
+        """Every parameter as the physical model takes it: static ones shaped as the model
+        says (`shape_of`), dynamic ones with the days first."""
+        layout = Layout(self.physics)
+        a = self.attributes(attributes[None])[0]
+        params = layout.bounded(self.static(a), dynamic=False)
+        if self.network is not None:
+            x = self.scaler(_stack(inputs, REGIONAL_FORCINGS))
+            z = jnp.broadcast_to(a.astype(x.dtype), (x.shape[0], a.shape[0]))
+            daily = self.network(jnp.concatenate([x, z], axis=-1), key=key)
+            params |= layout.bounded(daily, dynamic=True)
+        return params
+
+    def __call__(self, inputs, attributes, *, key=None, full=True):
+        params = self.parameters(inputs, attributes, key=key)
+        return run_physics(self.physics, inputs, params, self.solver, self.sensitivity, full)
+
+
 REGIONAL_MODELS: dict[str, str] = {
     "regional_physical": "attributes -> physical parameters of the P-RNN alone",
     "regional_hybrid": "attributes -> physical parameters and Conv1D weights",
     "pseudo_regional_hybrid": "the same architecture without attributes (one parameter set)",
     "regional_lstm": "LSTM on forcings and attributes (Kratzert et al. 2019)",
+    "regional_dpl": "attributes -> static parameters, LSTM -> daily ones (δHBV with Hbv)",
 }
 
 
@@ -169,7 +219,9 @@ def build_regional(
     set to them and its output weights shrunk, so training starts near one sensible parameter
     set and learns how attributes move it. `physical` gives the hybrids a (trained) regional
     P-RNN to start from instead. The hyper-network starts at a zero offset. `physics` is the
-    P-RNN's physical model (default EXP-HYDRO).
+    P-RNN's physical model (default EXP-HYDRO). `regional_dpl`'s networks start likewise at
+    `start` (static ones from the MLP, dynamic ones from the LSTM, `hidden` units,
+    `dropout`), in every component.
     """
     if kind not in REGIONAL_MODELS:
         raise ValueError(f"unknown regional model {kind!r}; models: {', '.join(REGIONAL_MODELS)}")
@@ -180,6 +232,21 @@ def build_regional(
             len(REGIONAL_FORCINGS) + n_attributes, hidden=hidden, dropout=dropout, key=k_head
         )
         return RegionalLSTM(attribute_stats, forcing_stats, q_stats, lstm)
+    if kind == "regional_dpl":
+        check_discharge(physics)
+        layout = Layout(physics)
+        static = MLP(n_attributes, layout.size(dynamic=False), width=width, key=k_par)
+        static = _output_layer(static, 0.1, layout.start(start, dynamic=False))
+        network = dynamic_network(
+            len(REGIONAL_FORCINGS) + n_attributes,
+            layout,
+            start,
+            hidden=hidden,
+            dropout=dropout,
+            key=k_head,
+        )
+        options = {"physics": physics, "solver": solver, "sensitivity": sensitivity}
+        return RegionalDpl(attribute_stats, forcing_stats, static, network, **options)
     pseudo = kind == "pseudo_regional_hybrid"
     if physical is None:
         check_discharge(physics)

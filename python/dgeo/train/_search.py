@@ -8,6 +8,8 @@ best few become the starts of gradient training.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -31,9 +33,12 @@ def search_starts(
 
     Each set runs the whole (basin, time) training series once from empty stores; the score
     is the sum of squared errors after `spinup_days` (NaN observations masked), which ranks
-    sets like NSE does within a basin. Returns (basin, starts, parameter) fractions of each
+    sets like NSE does within a basin. A set gives every component of a basin the same value,
+    and a dynamic parameter the same value every day. Returns (basin, starts, parameter) fractions of each
     parameter's bound interval, best first.
     """
+    if physics.dynamic:  # a set is one value per parameter: dynamic ones held fixed in time
+        physics = dataclasses.replace(physics, dynamic=())
     n_basins, days = train.qobs.shape
     n_params = len(physics.parameters)
     lower = jnp.asarray([p.lower for p in physics.parameters])

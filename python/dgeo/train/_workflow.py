@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from ..data import DataError
-from ..models import FORCINGS, MODELS, BasinModel, Physical, build, physics_of, required_forcings
+from ..models import FORCINGS, MODELS, BasinModel, build, physics_of, required_forcings
 from ..nn import Standardiser
 from ..physics import ExpHydro, PhysicalModel
 from ..solve import AbstractSensitivity, AbstractSolver, Backprop, Discrete
@@ -73,8 +73,9 @@ PERIODS_HINT = (
 @dataclass(frozen=True)
 class ModelOptions:
     """Architecture and data layout: Conv1D `filters`/`kernel` (paper: 8 and 10 days), LSTM
-    `hidden`/`dropout`; the physical model starts gradient descent from the `physical_starts` best
-    of `physical_search` random parameter sets per basin (0: from random points) and keeps the
+    `hidden`/`dropout` (also the dynamic-parameter LSTM of `dpl`); the physical model (of
+    `physical` and `dpl`) starts gradient descent from the `physical_starts` best of
+    `physical_search` random parameter sets per basin (0: from random points) and keeps the
     best start on validation; the P-RNN is the physical model `physics` (default EXP-HYDRO) and
     runs with `solver` and `sensitivity`; training windows of `window_days` every
     `stride_days`."""
@@ -223,11 +224,14 @@ def train_models(
     models: dict[str, BasinModel] = {}
     results: dict[str, FitResult] = {}
     for i, kind in enumerate(k for k in MODELS if k in kinds):
-        starts = o.physical_starts if kind == "physical" else 1
+        # Kinds whose physical parameters start from the random search (the P-RNN, dPL)
+        # train `physical_starts` members per basin and keep each basin's best.
+        starts = o.physical_starts if MODELS[kind].searched else 1
         members = np.repeat(np.arange(n_basins), starts)
         keys = jax.random.split(jax.random.fold_in(root, i), len(members))
         physical = models.get("physical") if kind == "hybrid" else None
-        if kind == "physical" and o.physical_search > 0:
+        start = None  # random points of the bounds, one per member
+        if MODELS[kind].searched and o.physical_search > 0:
             fractions = search_starts(
                 o.physics,
                 train,
@@ -236,20 +240,16 @@ def train_models(
                 key=jax.random.fold_in(root, 100 + i),
                 spinup_days=spinup,
             )
-            physical = eqx.filter_vmap(
-                lambda fr: Physical.init(
-                    fr, physics=o.physics, solver=o.solver, sensitivity=o.sensitivity
-                )
-            )(jnp.asarray(fractions.reshape(len(members), -1)))
+            start = jnp.asarray(fractions.reshape(len(members), -1))
         options = _architecture(o)
 
-        def make(key, f, q, p, kind=kind, options=options):
-            return build(kind, key, f, q, physical=p, **options)
+        def make(key, f, q, p, s, kind=kind, options=options):
+            return build(kind, key, f, q, physical=p, start=s, **options)
 
         if physical is not None and kind == "hybrid":
             physical = _take(physical, members)
         stack = eqx.filter_vmap(make)(
-            keys, _take(forcing_stats, members), _take(q_stats, members), physical
+            keys, _take(forcing_stats, members), _take(q_stats, members), physical, start
         )
         result = fit(
             stack,
