@@ -118,6 +118,17 @@ def test_shapes_of_parameters_and_outputs(which):
     assert all(v.shape == () for v in per_basin.values())
 
 
+def test_per_basin_components_start_apart_around_the_start():
+    """Identical components would get identical gradients and stay one component."""
+    start = jnp.full(len(Hbv.parameters), 0.25)
+    model = build("dpl", jax.random.key(3), _stats(5), _stats(1), physics=PHYSICS, start=start)
+    params = model.physical_parameters()
+    fc = Layout(PHYSICS).bounded(model.raw, dynamic=False)["FC"]
+    assert len(np.unique(np.asarray(fc))) == 3
+    lower, upper = BOUNDS["route_a"]  # no components: exactly at the start
+    np.testing.assert_allclose(float(params["route_a"]), lower + 0.25 * (upper - lower), rtol=1e-5)
+
+
 def test_without_dynamic_parameters_there_is_no_lstm():
     assert _regional(Hbv(nmul=2)).network is None
     assert _basin(Hbv(nmul=2)).network is None

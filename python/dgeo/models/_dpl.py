@@ -80,6 +80,11 @@ class Layout(eqx.Module):
         parts = [jnp.full(_size(self.shape(n)), raw[index[n]]) for n in self.names(dynamic)]
         return jnp.concatenate(parts) if parts else jnp.zeros(0)
 
+    def in_components(self, dynamic: bool):
+        """For each output, whether its parameter has components (a non-scalar shape)."""
+        parts = [jnp.full(_size(self.shape(n)), bool(self.shape(n))) for n in self.names(dynamic)]
+        return jnp.concatenate(parts) if parts else jnp.zeros(0, bool)
+
     def per_basin(self, params: dict) -> dict:
         """Each parameter as one value per basin: the mean over its components."""
         return {

@@ -225,6 +225,10 @@ class LSTMModel(BasinModel):
         return {"q": discharge(z, self.target)}
 
 
+#: Spread (logit units) of the per-basin dPL model's starting static outputs around the start.
+COMPONENT_JITTER = 0.3
+
+
 class Dpl(BasinModel):
     """One basin's physical model with learned parameters (dPL per basin; `_dpl.py`).
 
@@ -256,13 +260,21 @@ class Dpl(BasinModel):
         dropout: float = 0.0,
         **options,
     ) -> Dpl:
-        """Parameters at `start` (fractions 0..1 of each bound interval, one per declared
-        parameter; None: mid-range) in every component, on every day."""
+        """Parameters near `start` (fractions 0..1 of each bound interval, one per declared
+        parameter; None: mid-range) in every component, on every day.
+
+        The static outputs of parameters with components are jittered by `COMPONENT_JITTER`
+        (logit units) so that the components start apart: identical components get identical
+        gradients and would stay one component however many there are."""
+        k_net, k_raw = jax.random.split(key)
         layout = Layout(options.get("physics", ExpHydro()))
         network = dynamic_network(
-            len(FORCINGS), layout, start, hidden=hidden, dropout=dropout, key=key
+            len(FORCINGS), layout, start, hidden=hidden, dropout=dropout, key=k_net
         )
-        return cls(layout.start(start, dynamic=False), forcing_stats, network, **options)
+        raw = layout.start(start, dynamic=False)
+        jitter = COMPONENT_JITTER * jax.random.normal(k_raw, raw.shape, raw.dtype)
+        raw = raw + jnp.where(layout.in_components(dynamic=False), jitter, 0.0)
+        return cls(raw, forcing_stats, network, **options)
 
     def physical_parameters(self):
         """The static parameters, each the mean over its components (the dynamic ones vary
