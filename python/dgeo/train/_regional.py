@@ -72,7 +72,8 @@ class RegionalOptions:
 
     - `attributes`: static attribute names (default: the 27 of Kratzert et al. 2019).
     - `width`: hidden width of the parameter and weight networks (paper: 32); `filters`,
-      `kernel`: the Conv1D head; `hidden`, `dropout`: the regional LSTM.
+      `kernel`: the Conv1D head; `hidden`, `dropout`: the regional LSTM, and the LSTM of
+      `regional_dpl`'s daily parameters.
     - `epochs`, `batch_size` (windows per Adam step), `learning_rate` (cosine-decayed to
       `min_learning_rate` over the epochs; None: 0.002 for the LSTM, 0.005 for the others),
       `clip_norm` (global gradient norm).
