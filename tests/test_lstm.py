@@ -96,3 +96,13 @@ def test_dropout_only_with_a_key_and_rescaled():
     keys = jax.random.split(jax.random.key(4), 200)
     mean_out = jnp.mean(jax.vmap(lambda k: model(x, key=k))(keys), axis=0)
     np.testing.assert_allclose(mean_out, model(x), atol=0.05)  # inverted dropout: same mean
+
+
+def test_static_features_given_once_equal_features_repeated_every_day():
+    model = LSTM(5 + 3, hidden=16, dropout=0.4, key=jax.random.key(0))
+    x = jax.random.normal(jax.random.key(1), (50, 5))
+    a = jax.random.normal(jax.random.key(2), (3,))
+    repeated = jnp.concatenate([x, jnp.broadcast_to(a, (50, 3))], axis=-1)
+    np.testing.assert_allclose(model(x, static=a), model(repeated), rtol=0, atol=1e-12)
+    key = jax.random.key(3)  # the same dropout mask either way
+    np.testing.assert_allclose(model(x, static=a, key=key), model(repeated, key=key), atol=1e-12)

@@ -132,8 +132,8 @@ class RegionalLSTM(RegionalModel):
 
     def __call__(self, inputs, attributes, *, key=None, full=True):
         x = self.scaler(_stack(inputs, REGIONAL_FORCINGS))
-        z = jnp.broadcast_to(self.attributes(attributes[None]), (x.shape[0], attributes.shape[0]))
-        h = self.lstm(jnp.concatenate([x, z.astype(x.dtype)], axis=-1), key=key)
+        a = self.attributes(attributes[None])[0]  # the same every day: given once
+        h = self.lstm(x, static=a.astype(x.dtype), key=key)
         return {"q": discharge(h, self.target)}
 
 

@@ -55,6 +55,8 @@ class LSTM(eqx.Module):
     """An LSTM over time with dropout before a linear output layer (Kratzert et al. 2018).
 
     The forget-gate bias starts at 3 so the cell remembers by default (Kratzert et al. 2019).
+    Static inputs (a basin's attributes) may be passed once as `static` rather than repeated
+    every day; the weights are those of the daily features followed by the static ones.
     Weights are laid out as `torch.nn.LSTM`'s (`weight_ih_l0`, `weight_hh_l0`; the bias is the
     sum of its two biases), so weights can be copied from one to the other.
     """
@@ -76,14 +78,31 @@ class LSTM(eqx.Module):
         self.head = eqx.nn.Linear(hidden, 1, key=k3)
         self.dropout = dropout
 
-    def hidden_states(self, x: Float[Array, "time features"]) -> Float[Array, "time hidden"]:
-        """The hidden state of every day (before dropout and the output layer)."""
-        return lstm_hidden(self.weight_ih, self.weight_hh, self.bias, x)
+    def hidden_states(
+        self,
+        x: Float[Array, "time features"],
+        static: Float[Array, " static"] | None = None,
+    ) -> Float[Array, "time hidden"]:
+        """The hidden state of every day (before dropout and the output layer).
+
+        `static`: features that are the same every day (a basin's attributes), given once
+        instead of repeated in `x`: the same numbers as `x` with `static` appended to every
+        day, but their share of the gates is computed once, not every day."""
+        weight_ih, bias = self.weight_ih, self.bias
+        if static is not None:
+            daily = x.shape[-1]
+            bias = bias + weight_ih[:, daily:] @ static.astype(weight_ih.dtype)
+            weight_ih = weight_ih[:, :daily]
+        return lstm_hidden(weight_ih, self.weight_hh, bias, x)
 
     def __call__(
-        self, x: Float[Array, "time features"], *, key: PRNGKeyArray | None = None
+        self,
+        x: Float[Array, "time features"],
+        *,
+        static: Float[Array, " static"] | None = None,
+        key: PRNGKeyArray | None = None,
     ) -> Float[Array, " time"]:
-        h = self.hidden_states(x)
+        h = self.hidden_states(x, static)
         if key is not None and self.dropout > 0:
             keep = jax.random.bernoulli(key, 1.0 - self.dropout, h.shape)
             h = jnp.where(keep, h / (1.0 - self.dropout), 0.0)
