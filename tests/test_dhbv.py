@@ -129,6 +129,19 @@ def test_per_basin_components_start_apart_around_the_start():
     np.testing.assert_allclose(float(params["route_a"]), lower + 0.25 * (upper - lower), rtol=1e-5)
 
 
+def test_static_features_given_once_are_the_same_as_repeated_every_day():
+    from dgeo.nn import SeriesLSTM
+
+    net = SeriesLSTM(5, 4, hidden=6, dropout=0.3, key=jax.random.key(4))
+    x = jax.random.normal(jax.random.key(5), (30, 2))
+    a = jax.random.normal(jax.random.key(6), (3,))
+    every_day = jnp.concatenate([x, jnp.broadcast_to(a, (30, 3))], axis=-1)
+    for key in (None, jax.random.key(7)):
+        np.testing.assert_allclose(
+            net(x, static=a, key=key), net(every_day, key=key), rtol=1e-10, atol=1e-12
+        )
+
+
 def test_without_dynamic_parameters_there_is_no_lstm():
     assert _regional(Hbv(nmul=2)).network is None
     assert _basin(Hbv(nmul=2)).network is None

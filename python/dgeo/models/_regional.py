@@ -172,10 +172,9 @@ class RegionalDpl(RegionalModel):
         layout = Layout(self.physics)
         a = self.attributes(attributes[None])[0]
         params = layout.bounded(self.static(a), dynamic=False)
-        if self.network is not None:
+        if self.network is not None:  # the attributes join the forcings on every day
             x = self.scaler(_stack(inputs, REGIONAL_FORCINGS))
-            z = jnp.broadcast_to(a.astype(x.dtype), (x.shape[0], a.shape[0]))
-            daily = self.network(jnp.concatenate([x, z], axis=-1), key=key)
+            daily = self.network(x, static=a.astype(x.dtype), key=key)
             params |= layout.bounded(daily, dynamic=True)
         return params
 

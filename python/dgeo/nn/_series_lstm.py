@@ -44,9 +44,21 @@ class SeriesLSTM(eqx.Module):
         self.dropout = dropout
 
     def __call__(
-        self, x: Float[Array, "time features"], *, key: PRNGKeyArray | None = None
+        self,
+        x: Float[Array, "time features"],
+        *,
+        static: Float[Array, " static"] | None = None,
+        key: PRNGKeyArray | None = None,
     ) -> Float[Array, "time outputs"]:
-        h = lstm_hidden(self.weight_ih, self.weight_hh, self.bias, x)
+        """`static`: features that are the same every day (a basin's attributes), given once:
+        the same numbers as `x` with `static` appended to every day (as `dgeo.nn.LSTM`), their
+        share of the gates computed once rather than every day."""
+        weight_ih, bias = self.weight_ih, self.bias
+        if static is not None:
+            daily = x.shape[-1]
+            bias = bias + weight_ih[:, daily:] @ static.astype(weight_ih.dtype)
+            weight_ih = weight_ih[:, :daily]
+        h = lstm_hidden(weight_ih, self.weight_hh, bias, x)
         if key is not None and self.dropout > 0:
             keep = jax.random.bernoulli(key, 1.0 - self.dropout, h.shape)
             h = jnp.where(keep, h / (1.0 - self.dropout), 0.0)
