@@ -129,8 +129,9 @@ def check_discharge(physics: PhysicalModel) -> None:
 
 def required_forcings(kinds, physics: PhysicalModel) -> dict[str, str]:
     """The forcings (name -> units) the basin models `kinds` read: the networks' `FORCINGS`
-    when a network is among them, and the forcings `physics` declares when it has physics."""
-    classes = [MODELS[k] for k in kinds]
+    when a network is among them, and the forcings `physics` declares when it has physics
+    (as each kind's class says; a name that is no kind reads both)."""
+    classes = [MODELS.get(k, Hybrid) for k in kinds]
     needed = dict(FORCINGS) if any(c.reads_forcings for c in classes) else {}
     return needed | (dict(physics.forcings) if any(c.runs_physics for c in classes) else {})
 
