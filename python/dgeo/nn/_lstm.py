@@ -66,17 +66,26 @@ class LSTM(eqx.Module):
     bias: Float[Array, " gates"]
     head: eqx.nn.Linear
     dropout: float = eqx.field(static=True)
+    outputs: int | None = eqx.field(static=True)
 
     def __init__(
-        self, in_features: int, *, hidden: int = 256, dropout: float = 0.4, key: PRNGKeyArray
+        self,
+        in_features: int,
+        *,
+        hidden: int = 256,
+        dropout: float = 0.4,
+        outputs: int | None = None,
+        key: PRNGKeyArray,
     ):
+        """`outputs`: None gives one series, shaped (time,); a number gives (time, outputs)."""
         k1, k2, k3 = jax.random.split(key, 3)
         lim = 1.0 / math.sqrt(hidden)
         self.weight_ih = jax.random.uniform(k1, (4 * hidden, in_features), minval=-lim, maxval=lim)
         self.weight_hh = jax.random.uniform(k2, (4 * hidden, hidden), minval=-lim, maxval=lim)
         self.bias = jnp.zeros(4 * hidden).at[hidden : 2 * hidden].set(3.0)
-        self.head = eqx.nn.Linear(hidden, 1, key=k3)
+        self.head = eqx.nn.Linear(hidden, 1 if outputs is None else outputs, key=k3)
         self.dropout = dropout
+        self.outputs = outputs
 
     def hidden_states(
         self,
@@ -101,9 +110,11 @@ class LSTM(eqx.Module):
         *,
         static: Float[Array, " static"] | None = None,
         key: PRNGKeyArray | None = None,
-    ) -> Float[Array, " time"]:
+    ) -> Float[Array, " time"] | Float[Array, "time outputs"]:
         h = self.hidden_states(x, static)
         if key is not None and self.dropout > 0:
             keep = jax.random.bernoulli(key, 1.0 - self.dropout, h.shape)
             h = jnp.where(keep, h / (1.0 - self.dropout), 0.0)
-        return h @ self.head.weight[0] + self.head.bias[0]
+        if self.outputs is None:
+            return h @ self.head.weight[0] + self.head.bias[0]
+        return h @ self.head.weight.T + self.head.bias
