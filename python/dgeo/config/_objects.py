@@ -9,7 +9,7 @@ import inspect
 import diffrax
 
 from ..physics import PhysicalModel
-from ..solve import Adjoint, Backprop, Checkpoint, Continuous, Discrete, Forward
+from ..solve import Adjoint, Backprop, Checkpoint, Continuous, Discrete, Forward, ImplicitEuler
 from ._values import ConfigError
 
 SOLVERS = {
@@ -17,6 +17,7 @@ SOLVERS = {
     "tsit5": lambda: Continuous(diffrax.Tsit5()),
     "dopri5": lambda: Continuous(diffrax.Dopri5()),
     "kvaerno5": lambda: Continuous(diffrax.Kvaerno5()),
+    "implicit_euler": ImplicitEuler,
 }
 SENSITIVITIES = {
     "backprop": Backprop,

@@ -28,7 +28,7 @@ KEYS = """\
     physics: exphydro                   # a model dgeo.physics exports (any case), or an
                                         # import path "package.module:ClassName"; with
                                         # options: {name: hbv, nmul: 16, dynamic: [BETA, BETAET]}
-    solver: discrete                    # discrete | tsit5 | dopri5 | kvaerno5
+    solver: discrete                    # discrete | tsit5 | dopri5 | kvaerno5 | implicit_euler
     sensitivity: backprop               # backprop | checkpoint | adjoint | forward
     periods: {train: [1980-10-01, 1996-09-30], validation: [1996-10-01, 2000-09-30],
               test: [2000-10-01, 2010-09-30]}   # validation: null for none

@@ -32,9 +32,11 @@ class HbvOde(HbvFamily):
     closes with snowfall and rainfall in and ET and the three flows out. `q` (Q0 + Q1 + Q2) is
     averaged over the components and routed as in `Hbv`.
 
-    MHPI's scheme is implicit Euler with one step a day:
-    `dgeo.Continuous(diffrax.ImplicitEuler(), substeps=1)`; `Discrete()` gives explicit Euler
-    and `Continuous()` any diffrax solver. Every flux may be overridden (see `PhysicalModel`).
+    MHPI's scheme is implicit Euler with one step a day, `dgeo.ImplicitEuler()` (Newton
+    forward; gradients by the implicit function theorem, one linear solve per step); the
+    same scheme through diffrax is `dgeo.Continuous(diffrax.ImplicitEuler(), substeps=1)`.
+    `Discrete()` gives explicit Euler and `Continuous()` any diffrax solver. Every flux may
+    be overridden (see `PhysicalModel`).
     """
 
     fluxes: ClassVar = (

@@ -1,6 +1,7 @@
 """Integrate physical models: discrete or continuous solvers, swappable sensitivity methods."""
 
 from ._checks import GradientCheck, check_gradients, default_loss, mass_balance, step_stability
+from ._implicit import ImplicitEuler
 from ._integrate import Accumulator, Trajectory, integrate
 from ._sensitivity import AbstractSensitivity, Adjoint, Backprop, Checkpoint, Forward
 from ._simulate import check_parameters, simulate
@@ -17,6 +18,7 @@ __all__ = [
     "Discrete",
     "Forward",
     "GradientCheck",
+    "ImplicitEuler",
     "Trajectory",
     "check_gradients",
     "check_parameters",

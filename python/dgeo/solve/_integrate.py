@@ -13,7 +13,7 @@ from .._typing import Basins, BasinSeries
 from ..physics import PhysicalModel
 from ._forward import forward_mode
 from ._sensitivity import AbstractSensitivity, Adjoint, Backprop, Forward
-from ._solvers import AbstractSolver, Discrete
+from ._solvers import AbstractSolver, Continuous, Discrete
 from ._types import (
     check_array,
     check_callable,
@@ -95,12 +95,14 @@ def integrate(
             "it non-invertible), so its discrete adjoint must recompute them from checkpoints, "
             "which is exactly Checkpoint(). Use Checkpoint() for memory that does not grow with T."
         )
-    if isinstance(sensitivity, Adjoint) and getattr(solver, "implicit", False):
+    if isinstance(sensitivity, Adjoint) and isinstance(solver, Continuous) and solver.implicit:
         raise ValueError(
             f"Adjoint() with the implicit solver {type(solver.solver).__name__} is not supported: "
-            "its backward adjoint solve against the interpolated forward solution diverges on "
-            "EXP-HYDRO's sharp smooth steps. Use Checkpoint() (exact gradient of the implicit "
-            "solution, memory independent of T) or an explicit solver such as Tsit5."
+            "its continuous adjoint, solved backwards against the interpolated forward solution, "
+            "diverges on EXP-HYDRO's sharp smooth steps. Use Checkpoint() (the discrete adjoint: "
+            "each root find differentiated by the implicit function theorem, memory independent "
+            "of T), dgeo.ImplicitEuler() with Adjoint() (δHBV.adj's per-step adjoint), or an "
+            "explicit solver such as Tsit5."
         )
     if not model.has_rates and not isinstance(solver, Discrete):
         raise ValueError(

@@ -5,8 +5,12 @@
 | `Backprop()` | reverse, stores every day's state, recomputes the day's internals | grows linearly (states only) | the default: fastest gradient |
 | `Checkpoint(n)` | reverse, two-level checkpointing: n stored days, each stretch between them recomputed once | n + T/n days (default n = 1000), flat in T up to ~n^2 days | long series, many basins: one extra forward pass over `Backprop()`, flat memory |
 | `Checkpoint(n, recursive=True)` | reverse, recursive (treeverse) checkpointing | n stored days, for any T | memory fixed at n days, at the cost of recomputing ~log(T) times |
-| `Adjoint()` | continuous adjoint ODE per day (interpolated forward solution) + checkpointed days | like `Checkpoint` | continuous solvers of smooth models when the solver's own steps must not be stored (EXP-HYDRO's melt kink: prefer `Checkpoint`) |
+| `Adjoint()` | continuous adjoint ODE per day (interpolated forward solution) + checkpointed days; under `ImplicitEuler()` the per-step discrete adjoint (δHBV.adj) | like `Checkpoint` | explicit continuous solvers of smooth models when the solver's own steps must not be stored (EXP-HYDRO's melt kink: prefer `Checkpoint`); `ImplicitEuler()` |
 | `Forward()` | forward mode, one tangent per parameter | grows with T x parameters | few parameters per basin (block-diagonal trick) |
+
+Implicit steps are differentiated by the implicit function theorem under every method: a
+linear solve with the step's Jacobian per step (per root find of diffrax's implicit solvers,
+optimistix's `ImplicitAdjoint`), never backpropagation through the Newton iterations.
 
 Mirrors SciMLSensitivity: `Backprop` ~ ReverseDiffAdjoint, `Checkpoint` ~ checkpointed
 reverse mode (two-level, or treeverse with `recursive=True`), `Adjoint` ~
@@ -99,7 +103,12 @@ class Adjoint(AbstractSensitivity):
     checkpoints as in `Checkpoint(checkpoints)`.
 
     Only for continuous solvers: the discrete P-RNN step has no continuous adjoint, and its
-    discrete adjoint with recomputation is exactly `Checkpoint()`.
+    discrete adjoint with recomputation is exactly `Checkpoint()`. Refused for diffrax's
+    implicit solvers (the backward solve diverged on EXP-HYDRO's sharp smooth steps). Under
+    `ImplicitEuler()` it is δHBV.adj's adjoint, discretise-then-optimise: one linear solve
+    with the step's transposed Jacobian (I - h df/dS)^T per step (the implicit function
+    theorem, see `dgeo.solve._implicit`), the states recomputed from the checkpointed days;
+    the same computation as `Checkpoint(checkpoints)` with that solver, and exact.
 
     `backward_steps`: the adjoint solve's step budget per day (default 8x the solver's
     `max_steps_per_day`). A day that runs out gives NaN gradients, never silently wrong ones.

@@ -294,7 +294,8 @@ def simulate(
         shown = ", ".join(dates[:5]) + (f" and {len(dates) - 5} more" if len(dates) > 5 else "")
         warnings.warn(
             f"the solver failed on {len(dates)} day(s) ({shown}); results there are "
-            "unreliable. Raise max_steps_per_day or loosen rtol/atol of the Continuous solver.",
+            "unreliable. Raise max_steps_per_day or loosen rtol/atol of the Continuous solver "
+            "(ImplicitEuler: raise max_newton_steps or substeps).",
             stacklevel=2,
         )
     return ds

@@ -118,6 +118,8 @@ def _solver_for(name: str) -> str | None:
     'dgeo.Continuous(diffrax.Tsit5())', 'discrete' -> 'dgeo.Discrete()'."""
     if name.lower() == "discrete":
         return "dgeo.Discrete()"
+    if name.lower().replace("_", "") == "impliciteuler":
+        return "dgeo.ImplicitEuler()"
     found = diffrax_solver_name(name)
     return f"dgeo.Continuous(diffrax.{found}())" if found else None
 
