@@ -9,6 +9,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import optimistix as optx
 
 from ..physics import PhysicalModel
 from ._adjoint import InterpolatingAdjoint
@@ -52,6 +53,17 @@ class Discrete(AbstractSolver):
 _FROM_CONTROLLER = diffrax.with_stepsize_controller_tols(diffrax.VeryChord)().rtol
 
 
+def _default_chord(solver) -> bool:
+    """Whether `solver` is implicit Euler with diffrax's default root finder (a chord
+    iteration taking its tolerances from the step-size controller)."""
+    finder = getattr(solver, "root_finder", None)
+    return (
+        isinstance(solver, diffrax.ImplicitEuler)
+        and type(finder) is optx.Chord
+        and finder.rtol is _FROM_CONTROLLER
+    )
+
+
 class Continuous(AbstractSolver):
     """Integrate dS/dt = f(S, F(day)) over each day with a diffrax solver.
 
@@ -63,7 +75,12 @@ class Continuous(AbstractSolver):
     **Arguments:**
 
     - `solver`: any diffrax solver, e.g. `diffrax.Tsit5()`, `diffrax.Dopri5()` or the implicit
-      `diffrax.Kvaerno5()`.
+      `diffrax.Kvaerno5()` and `diffrax.ImplicitEuler()`. Implicit Euler left with diffrax's
+      default root finder (a chord iteration) gets full Newton instead, with the same
+      tolerances: with one step a day the chord iteration failed on 311 of 731 days of HBV
+      (`HbvOde`) on two CAMELS basins (382 at rtol 1e-8), Newton on none. Gradients through an implicit solver's root finds are
+      by the implicit function theorem (optimistix's `ImplicitAdjoint`, diffrax's default),
+      not through the iterations. `dgeo.ImplicitEuler()` is the faster fixed-step scheme.
     - `rtol`, `atol`: tolerances of the adaptive step-size controller, and of an implicit
       solver's Newton iteration unless its root finder was given its own (in float32 the
       Newton rtol is floored, see `configure`; also with `substeps`).
@@ -147,6 +164,13 @@ class Continuous(AbstractSolver):
         controller, dt0, max_steps = self.controller()
         solver = self.solver
         finder = getattr(solver, "root_finder", None)
+        if _default_chord(solver):
+            # Implicit Euler's default root finder, diffrax's chord iteration, keeps the
+            # Jacobian of the step's start; across HBV's thresholds (a store emptying, the soil
+            # filling) it stalls. Full Newton, a fresh Jacobian each iteration, does not.
+            fields = ("rtol", "atol", "norm", "kappa", "linear_solver", "cauchy_termination")
+            finder = optx.Newton(**{name: getattr(finder, name) for name in fields})
+            solver = eqx.tree_at(lambda s: s.root_finder, solver, finder)
         values = {
             "rtol": max(self.rtol, 10_000 * float(jnp.finfo(dtype).eps)),
             "atol": self.atol,
