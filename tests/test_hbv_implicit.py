@@ -115,9 +115,10 @@ def test_gradient_is_the_implicit_function_theorem_not_newton():
     """One implicit step of dS/dt = P - k S^2, Newton stopped after one iteration (the day
     is reported failed): the default gradient is the implicit function theorem's at the
     point Newton returned, -(∂F/∂S)^-1 ∂F/∂k, F(S) = S - S0 - h (P - k S^2);
-    `differentiate_newton=True` gives the derivative of the Newton iterate instead, which
-    differs by 20 % here. Both to rounding."""
-    s0, p, k = 10.0, 6.0, 0.4
+    `differentiate_newton=True` gives the derivative of the Newton iterate instead. The
+    iterate, 10.5 mm, is 0.06 % from the root; the two derivatives differ by 2 %. Both to
+    rounding."""
+    s0, p, k = 10.0, 6.0, 0.05
 
     def newton_iterate(k):  # explicit Euler guess, one Newton iteration: as dgeo's
         residual = lambda s: s - s0 - (p - k * s**2)
@@ -127,7 +128,7 @@ def test_gradient_is_the_implicit_function_theorem_not_newton():
     root = float(newton_iterate(k))
     by_theorem = root**2 + 2 * k * root * (-(root**2) / (1 + 2 * k * root))  # dq/dk, q = k S^2
     through_newton = float(jax.grad(lambda k: k * newton_iterate(k) ** 2)(k))
-    assert abs(by_theorem - through_newton) > 0.2 * abs(by_theorem)
+    assert abs(by_theorem - through_newton) > 0.01 * abs(by_theorem)
 
     forcing = {"prcp": jnp.array([[p]])}
     start = {"storage": jnp.array([s0])}
