@@ -9,11 +9,25 @@ shapes and dtypes of `Float[Array, "time *basin"]` and the like (`dgeo._typing`)
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
-import jax
-import jaxtyping
-import pytest
+# The suite compiles hundreds of small programs and runs each briefly, so XLA's backend
+# optimisation is turned down for it: compiles take ~30 % less time, and nothing here is timed
+# (speed is measured by benchmarks/). Subprocesses (the CLI, the notebooks' kernel) inherit it.
+# DGEO_TEST_FULL_OPTIMISATION=1 tests with XLA's defaults.
+if not os.environ.get("DGEO_TEST_FULL_OPTIMISATION"):
+    os.environ["XLA_FLAGS"] = " ".join(
+        [
+            os.environ.get("XLA_FLAGS", ""),
+            "--xla_backend_optimization_level=0",
+            "--xla_llvm_disable_expensive_passes=true",
+        ]
+    ).strip()
+
+import jax  # noqa: E402  (after XLA_FLAGS: read when the CPU backend starts)
+import jaxtyping  # noqa: E402
+import pytest  # noqa: E402
 
 # Gradients and reference comparisons are checked in float64 (production runs use float32).
 jax.config.update("jax_enable_x64", True)

@@ -235,7 +235,7 @@ def test_ctrl_c_keeps_the_last_epoch_and_resumes_from_it(netcdf_dir, tmp_path):
     config = write_config(
         tmp_path / "long.yml",
         str(netcdf_dir / "data.nc"),
-        training={"epochs": 600, "patience": 600},
+        training={"epochs": 200, "patience": 200},
     )
     run_dir = tmp_path / "run"
     process = subprocess.Popen(
@@ -262,7 +262,7 @@ def test_ctrl_c_keeps_the_last_epoch_and_resumes_from_it(netcdf_dir, tmp_path):
     assert sorted(p.name for p in checkpoint.iterdir()) == ["state.eqx", "state.json"]
     saved = json.loads((checkpoint / "state.json").read_text())
     epochs = saved["state"]["epoch"]
-    assert 1 <= epochs < 600 and len(saved["history"]) == epochs
+    assert 1 <= epochs < 200 and len(saved["history"]) == epochs
     weights = hashlib.sha256((checkpoint / "state.eqx").read_bytes()).hexdigest()
     assert saved["weights_sha256"] == weights  # the two files belong together
     assert json.loads((run_dir / "run.json").read_text())["finished"] is False
@@ -271,7 +271,7 @@ def test_ctrl_c_keeps_the_last_epoch_and_resumes_from_it(netcdf_dir, tmp_path):
     resumed = dgeo(*command[1:], timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     history = pd.read_csv(run_dir / "history.csv")
-    assert history["epoch"].tolist() == list(range(1, 601))
+    assert history["epoch"].tolist() == list(range(1, 201))
     # The first epochs are the saved ones (their timings are copied, not measured again).
     np.testing.assert_allclose(
         history["seconds"][:epochs], [h["seconds"] for h in saved["history"]], rtol=1e-9

@@ -46,8 +46,23 @@ def test_discrete_gradients_match_finite_differences(short_forcing, sensitivity)
     assert (check.table["ad"].abs() > 0).all()
 
 
-@pytest.mark.parametrize("solver", FIXED, ids=ids(FIXED))
-@pytest.mark.parametrize("sensitivity", EXACT, ids=ids(EXACT))
+#: Every sensitivity with Tsit5; with Dopri5 (the same explicit code path) reverse mode only;
+#: with Kvaerno5 (root finds differentiated by the implicit function theorem) reverse and
+#: forward mode. `Checkpoint` reaches diffrax as the same adjoint as `Backprop` (fewer
+#: checkpoints), so its Kvaerno5 and Dopri5 cases checked no new code for ~70 s of suite time.
+CONTINUOUS_CASES = [
+    *[(FIXED[0], s) for s in EXACT],
+    (FIXED[1], dgeo.Backprop()),
+    (FIXED[2], dgeo.Backprop()),
+    (FIXED[2], dgeo.Forward()),
+]
+
+
+@pytest.mark.parametrize(
+    "solver, sensitivity",
+    CONTINUOUS_CASES,
+    ids=[f"{ids([s])[0]}-{ids([v])[0]}" for v, s in CONTINUOUS_CASES],
+)
 @pytest.mark.slow
 def test_continuous_gradients_match_finite_differences(short_forcing, solver, sensitivity):
     check = dgeo.check_gradients(
@@ -56,21 +71,17 @@ def test_continuous_gradients_match_finite_differences(short_forcing, solver, se
     assert check.worst_relative_error < 1e-4, str(check)
 
 
-@pytest.mark.parametrize("solver", [dgeo.Continuous(diffrax.Tsit5(), rtol=1e-10, atol=1e-10),
-                                    dgeo.Continuous(diffrax.Dopri5(), rtol=1e-10, atol=1e-10)],
-                         ids=["Tsit5", "Dopri5"])  # fmt: skip
+@pytest.mark.slow
+@pytest.mark.parametrize("solver", [dgeo.Continuous(diffrax.Tsit5(), rtol=1e-10, atol=1e-10)],
+                         ids=["Tsit5"])  # fmt: skip
 def test_continuous_adjoint_matches(short_forcing, solver):
-    """The continuous adjoint (optimise-then-discretise) matches finite differences and exact
-    reverse mode through the same adaptive solve to 1e-4 at a tight solver tolerance."""
+    """The continuous adjoint (optimise-then-discretise) matches finite differences to 1e-4
+    at a tight solver tolerance (against exact reverse mode through the same solve:
+    `test_adjoint_error_comes_from_the_melt_kink`)."""
     adjoint = dgeo.check_gradients(
         MODEL, short_forcing, PARAMS, solver=solver, sensitivity=dgeo.Adjoint(), step=1e-5
     )
-    exact = dgeo.check_gradients(
-        MODEL, short_forcing, PARAMS, solver=solver, sensitivity=dgeo.Checkpoint(), step=1e-5
-    )
     assert adjoint.worst_relative_error < 1e-4, str(adjoint)
-    agreement = np.abs(adjoint.table["ad"] - exact.table["ad"]) / np.abs(exact.table["ad"])
-    assert agreement.max() < 1e-4, agreement
 
 
 @pytest.mark.slow
@@ -162,7 +173,8 @@ def test_discrete_adjoint_refused_with_reason(short_forcing):
 @pytest.mark.parametrize(
     "solver, sensitivity",
     [(dgeo.Discrete(), dgeo.Backprop()), (dgeo.Discrete(), dgeo.Checkpoint()),
-     (dgeo.Discrete(), dgeo.Forward()), (dgeo.Continuous(substeps=2), dgeo.Adjoint())],
+     (dgeo.Discrete(), dgeo.Forward()),
+     pytest.param(dgeo.Continuous(substeps=2), dgeo.Adjoint(), marks=pytest.mark.slow)],
     ids=["backprop", "checkpoint", "forward", "adjoint"],
 )  # fmt: skip
 def test_ude_learns_evapotranspiration(short_forcing, solver, sensitivity):
@@ -245,17 +257,19 @@ def test_adjoint_error_comes_from_the_melt_kink(short_forcing):
     solver tolerance: EXP-HYDRO's melt, min(S0, Df (T - Tmax)), has a kink where the snow runs
     out within a day. Runge-Kutta error control loses order there, so the adjoint (gradient of
     the exact solution) and reverse mode (gradient of the solver's steps) converge to each other
-    only slowly in the snow parameters. Smoothing the kink restores agreement to ~rtol."""
+    only slowly in the snow parameters. Smoothing the kink restores agreement to ~rtol.
+
+    At rtol 1e-8 (measured: snow parameters 1e-3 to 1e-2 apart, soil ones below 1e-7); how
+    they converge as the tolerance tightens is in docs/physics.md (a run at 1e-10 more
+    doubled this test's time)."""
     forcing = {
         k: jnp.asarray(v)
         for k, v in to_time_major(short_forcing, MODEL.forcings, dtype=np.float64).items()
     }
-    loose = _adjoint_vs_backprop(MODEL, forcing, 1e-8)
-    tight = _adjoint_vs_backprop(MODEL, forcing, 1e-10)
+    kinked = _adjoint_vs_backprop(MODEL, forcing, 1e-8)
     snow, soil = ("df", "tmax", "tmin"), ("f", "smax", "qmax")
-    assert max(loose[k] for k in soil) < 1e-6, loose  # the soil parameters agree to ~rtol,
-    assert max(loose[k] for k in snow) > 1e-4, loose  # the snow parameters do not ...
-    assert all(tight[k] < loose[k] / 2 for k in snow), (loose, tight)  # ... but converge
+    assert max(kinked[k] for k in soil) < 1e-6, kinked  # the soil parameters agree to ~rtol,
+    assert max(kinked[k] for k in snow) > 1e-4, kinked  # the snow parameters do not;
     smooth = dgeo.ExpHydro(overrides={"melt": Replace(SmoothMelt())})
-    agreement = _adjoint_vs_backprop(smooth, forcing, 1e-10)
+    agreement = _adjoint_vs_backprop(smooth, forcing, 1e-8)  # without the kink, all do
     assert max(agreement.values()) < 1e-6, agreement

@@ -124,7 +124,10 @@ def _in_batch_and_alone(three_years, solver):
 
 @pytest.mark.parametrize(
     "solver, atol",
-    [(dgeo.Continuous(diffrax.Kvaerno5()), 1e-7), (dgeo.Continuous(per_basin=True), 1e-9)],
+    [
+        pytest.param(dgeo.Continuous(diffrax.Kvaerno5()), 1e-7, marks=pytest.mark.slow),
+        (dgeo.Continuous(per_basin=True), 1e-9),
+    ],
     ids=["implicit", "explicit-per-basin"],
 )
 def test_per_basin_solve_equals_the_basin_alone(three_years, solver, atol):

@@ -4,6 +4,8 @@ run, results written whole or not at all, options that would fail late."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,11 +31,17 @@ QUICK = {
 }
 
 
-@pytest.fixture
-def finished(tmp_path):
-    run_dir = tmp_path / "run"
+@pytest.fixture(scope="module")
+def _trained(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("trained") / "run"
     train_run(parse_config(QUICK), run_dir, progress=False)
     return run_dir
+
+
+@pytest.fixture
+def finished(_trained, tmp_path):
+    """A finished run of QUICK, a fresh copy for each test (trained once per module)."""
+    return Path(shutil.copytree(_trained, tmp_path / "run"))
 
 
 def test_a_run_of_an_older_dgeo_resumes_and_evaluates(finished):

@@ -58,6 +58,7 @@ def test_training_on_real_basins_improves_nse(two_basins):
     assert results["melt"].sel(model="physical").notnull().all()
 
 
+@pytest.mark.slow
 def test_results_round_trip_through_netcdf(two_basins, tmp_path):
     models, _ = train_models(
         two_basins, ("physical", "common"), SHORT, SMALL, FitOptions(epochs=2), progress=False
