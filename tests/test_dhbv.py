@@ -235,7 +235,19 @@ def test_regional_dpl_trains_on_real_basins_and_lowers_the_loss(camels):
     for name in STATIC:
         values = results["parameters"].sel(model="regional_dpl", parameter=name).values
         assert ((values >= BOUNDS[name][0]) & (values <= BOUNDS[name][1])).all(), name
-    assert np.isnan(results["parameters"].sel(parameter="BETA")).all()  # daily: not one value
+    _daily_parameters_recorded(results, "regional_dpl")
+
+
+def _daily_parameters_recorded(results, kind):
+    """Each dynamic parameter is a (model, basin, time) variable of daily values within its
+    bounds, varying by day; `parameters` holds their mean over the scored period."""
+    for name in PHYSICS.dynamic:
+        daily = results[name].sel(model=kind)
+        assert daily.dims == ("basin", "time") and results[name].attrs["role"] == "parameter"
+        assert ((daily >= BOUNDS[name][0]) & (daily <= BOUNDS[name][1])).all(), name
+        assert float(daily.std("time").min()) > 0, name  # it varies from day to day
+        mean = results["parameters"].sel(model=kind, parameter=name)
+        np.testing.assert_allclose(mean, daily.mean("time"), rtol=1e-5)
 
 
 @pytest.mark.slow
@@ -256,6 +268,7 @@ def test_dpl_trains_per_basin_on_real_basins_and_lowers_the_loss(camels):
     for name in STATIC:
         values = results["parameters"].sel(model="dpl", parameter=name).values
         assert ((values >= BOUNDS[name][0]) & (values <= BOUNDS[name][1])).all(), name
+    _daily_parameters_recorded(results, "dpl")
 
 
 @pytest.mark.parametrize("models", [["dpl"], ["regional_dpl"]], ids=["per-basin", "regional"])

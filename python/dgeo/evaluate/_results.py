@@ -24,7 +24,7 @@ DECLARATION = ("states", "inflows", "outflows", "fluxes")
 class _NoPhysics:
     """The declaration of a run without a physical model (purely neural models only)."""
 
-    parameters = states = inflows = outflows = fluxes = parameter_names = ()
+    parameters = states = inflows = outflows = fluxes = parameter_names = dynamic = ()
     units: dict = {}
 
 
@@ -65,7 +65,11 @@ def results_dataset(
       and `q_physical` (the P-RNN discharge inside the hybrid), as (model, basin, time), NaN
       for models without them; each with the attribute `role`: "state", "inflow", "outflow"
       or "flux" (any other flux, `q_physical` among them), as the physics declares it;
+    - each dynamic parameter of the physics (`physics.dynamic`, e.g. δHBV's BETA) that a
+      model outputs, as (model, basin, time) under its own name with the role "parameter"
+      (the daily value, the mean over its components);
     - `parameters` (model, basin, parameter) with `parameter_units`, NaN for neural models;
+      for a dynamic parameter, the mean of its daily values over the scored period;
     - `metrics` (model, basin, metric) from `dgeo.evaluate.METRICS` on qobs vs qsim, with the
       units and long name of each metric (`dgeo.evaluate.METRIC_INFO`) in the coordinates
       `metric_units` and `metric_long_name`.
@@ -103,6 +107,9 @@ def results_dataset(
     units.update({n: u for n, u in physics.units.items() if n in units})
     units["q_physical"] = "mm/day"
     roles = _roles(physics)
+    dynamic = {p.name: p.units for p in physics.parameters if p.name in physics.dynamic}
+    units.update(dynamic)
+    roles.update(dict.fromkeys(dynamic, "parameter"))
     names = ["q", *[n for n in units if n != "q" and any(n in o for o in outputs.values())]]
     for name in names:
         stacked = np.stack([outputs[k].get(name, np.full(shape, np.nan)) for k in kinds])
@@ -118,6 +125,8 @@ def results_dataset(
         for j, p in enumerate(physics.parameters):
             if p.name in parameters.get(kind, {}):
                 values[i, :, j] = np.asarray(parameters[kind][p.name])
+            elif p.name in dynamic and p.name in outputs[kind]:
+                values[i, :, j] = np.nanmean(np.asarray(outputs[kind][p.name]), axis=-1)
     ds["parameters"] = (("model", "basin", "parameter"), values)
     ds = ds.assign_coords(
         parameter=list(physics.parameter_names),

@@ -85,6 +85,11 @@ class Layout(eqx.Module):
         parts = [jnp.full(_size(self.shape(n)), bool(self.shape(n))) for n in self.names(dynamic)]
         return jnp.concatenate(parts) if parts else jnp.zeros(0, bool)
 
+    def daily(self, params: dict) -> dict:
+        """The dynamic parameters of `params` (days first), each the mean over its components
+        on every day: name -> (time,)."""
+        return self.per_basin({name: params[name] for name in self.names(dynamic=True)})
+
     def per_basin(self, params: dict) -> dict:
         """Each parameter as one value per basin: the mean over its components."""
         return {

@@ -279,7 +279,7 @@ class Dpl(BasinModel):
 
     def physical_parameters(self):
         """The static parameters, each the mean over its components (the dynamic ones vary
-        by day and are left out)."""
+        by day: the model's full output has them, `Layout.daily`)."""
         layout = Layout(self.physics)
         return layout.per_basin(layout.bounded(self.raw, dynamic=False))
 
@@ -294,8 +294,11 @@ class Dpl(BasinModel):
         return params
 
     def __call__(self, inputs, *, key=None, full=True):
+        """Discharge (`full`: with every state, flux and the daily dynamic parameters, each
+        the mean over its components)."""
         params = self.parameters(inputs, key=key)
-        return run_physics(self.physics, inputs, params, self.solver, self.sensitivity, full)
+        out = run_physics(self.physics, inputs, params, self.solver, self.sensitivity, full)
+        return out | Layout(self.physics).daily(params) if full else out
 
 
 MODELS: dict[str, type[BasinModel]] = {

@@ -158,8 +158,8 @@ class RegionalDpl(RegionalModel):
     sensitivity: AbstractSensitivity = Backprop()
 
     def physical_parameters(self, attributes):
-        """The static parameters of a basin, each the mean over its components (dynamic ones
-        vary by day and are left out)."""
+        """The static parameters of a basin, each the mean over its components (the dynamic
+        ones vary by day: the model's full output has them, `Layout.daily`)."""
         layout = Layout(self.physics)
         z = self.static(self.attributes(attributes[None])[0])
         return layout.per_basin(layout.bounded(z, dynamic=False))
@@ -179,8 +179,11 @@ class RegionalDpl(RegionalModel):
         return params
 
     def __call__(self, inputs, attributes, *, key=None, full=True):
+        """Discharge (`full`: with every state, flux and the daily dynamic parameters, each
+        the mean over its components)."""
         params = self.parameters(inputs, attributes, key=key)
-        return run_physics(self.physics, inputs, params, self.solver, self.sensitivity, full)
+        out = run_physics(self.physics, inputs, params, self.solver, self.sensitivity, full)
+        return out | Layout(self.physics).daily(params) if full else out
 
 
 REGIONAL_MODELS: dict[str, str] = {
