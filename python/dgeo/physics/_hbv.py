@@ -21,9 +21,17 @@ ROUTING = ("route_a", "route_b")
 
 
 def _power(base, exponent):
-    """base ** exponent for base >= 0, with 0 ** exponent = 0 and a finite gradient there."""
+    """base ** exponent for base >= 0, with 0 ** exponent = 0 and a finite gradient there.
+
+    As exp(exponent log base): its derivatives reuse the log and the exp (d/d base = value
+    exponent / base, d/d exponent = value log base), where those of `jnp.power` compute a
+    second power, base ** (exponent - 1). The gradient of δHBV over 671 basins x 730 days
+    takes ~13 % less time (benchmarks/results/hbv_speed.md); the values differ from
+    `jnp.power`'s by rounding.
+    """
     positive = base > 0
-    return jnp.where(positive, jnp.power(jnp.where(positive, base, 1.0), exponent), 0.0)
+    safe = jnp.where(positive, base, 1.0)
+    return jnp.where(positive, jnp.exp(exponent * jnp.log(safe)), 0.0)
 
 
 def gamma_unit_hydrograph(
