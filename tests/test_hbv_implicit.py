@@ -190,30 +190,25 @@ def test_implicit_euler_gradients_with_components_and_dynamic_parameters(winter)
     assert check.worst_relative_error < 1e-4, str(check)
 
 
-#: diffrax's implicit solvers, fixed steps (a smooth function of the parameters, so finite
-#: differences are a sharp reference); their root finds are differentiated by optimistix's
+#: diffrax's implicit Euler, fixed steps (a smooth function of the parameters, so finite
+#: differences are a sharp reference); its root finds are differentiated by optimistix's
 #: ImplicitAdjoint, the implicit function theorem again.
-DIFFRAX_IMPLICIT = {
-    "diffrax-implicit-euler": dgeo.Continuous(
-        diffrax.ImplicitEuler(), rtol=1e-10, atol=1e-10, substeps=1
-    ),
-    "kvaerno5": dgeo.Continuous(
-        diffrax.Kvaerno5(root_finder=optx.Newton(rtol=1e-10, atol=1e-10)), substeps=4
-    ),
-}
+DIFFRAX_IMPLICIT_EULER = dgeo.Continuous(
+    diffrax.ImplicitEuler(), rtol=1e-10, atol=1e-10, substeps=1
+)
 OTHER_SOLVERS = {
     "explicit-euler": dgeo.Discrete(),
-    "tsit5": dgeo.Continuous(diffrax.Tsit5(), substeps=8),
-    **DIFFRAX_IMPLICIT,
+    "diffrax-implicit-euler": DIFFRAX_IMPLICIT_EULER,
 }
 
 
-#: Reverse mode with every solver but Kvaerno5, and `Checkpoint` with the discrete step. For
-#: diffrax's solvers `Checkpoint` is the same diffrax adjoint as `Backprop` with fewer
-#: checkpoints (checked with Tsit5 on EXP-HYDRO in test_gradients.py); Kvaerno5's root finds
-#: are differentiated by the same code as diffrax's implicit Euler here and are checked on
-#: EXP-HYDRO there (each of those cases took 25-50 s of suite time for no new code).
-OTHER_CASES = [(name, dgeo.Backprop()) for name in OTHER_SOLVERS if name != "kvaerno5"]
+#: Reverse mode with the discrete step and diffrax's implicit Euler, and `Checkpoint` with
+#: the discrete step. For diffrax's solvers `Checkpoint` is the same diffrax adjoint as
+#: `Backprop` with fewer checkpoints; Tsit5 and Kvaerno5 run the same dgeo and diffrax code
+#: for HBV as for EXP-HYDRO, where test_gradients.py checks them (Kvaerno5's root finds are
+#: differentiated as diffrax's implicit Euler's are here); each of those cases took 17-50 s of
+#: suite time for no new code. HBV under Tsit5: `test_continuous_adjoint_with_tsit5_...`.
+OTHER_CASES = [(name, dgeo.Backprop()) for name in OTHER_SOLVERS]
 OTHER_CASES.append(("explicit-euler", dgeo.Checkpoint(12)))
 
 
@@ -246,7 +241,7 @@ def test_continuous_adjoint_with_tsit5_is_approximate(winter):
 def test_adjoint_refused_for_diffrax_implicit_solvers(winter):
     with pytest.raises(ValueError, match="ImplicitEuler is not supported.*dgeo.ImplicitEuler"):
         dgeo.check_gradients(
-            HbvOde(), winter, PARAMS, solver=DIFFRAX_IMPLICIT["diffrax-implicit-euler"],
+            HbvOde(), winter, PARAMS, solver=DIFFRAX_IMPLICIT_EULER,
             sensitivity=dgeo.Adjoint(),
         )  # fmt: skip
 
