@@ -43,12 +43,13 @@ def _forward(solver, static, dyn, state, forcing, params, dense):
     return solver.solve(model, state, forcing, params, adjoint, dense=dense)
 
 
-def _materialise(cotangent, like):
-    """Symbolic-zero (None) cotangents as arrays of zeros shaped like `like`."""
+def materialise(cotangent, like):
+    """Symbolic-zero (None) tangents or cotangents as arrays of zeros shaped like `like`
+    (None where `like` itself has None, e.g. the non-array leaves of a partitioned model)."""
     if cotangent is None:
         return jax.tree_util.tree_map(jnp.zeros_like, like)
     return jax.tree_util.tree_map(
-        lambda c, x: jnp.zeros_like(x) if c is None else c,
+        lambda c, x: c if c is not None else None if x is None else jnp.zeros_like(x),
         cotangent,
         like,
         is_leaf=lambda c: c is None,
@@ -76,8 +77,8 @@ def _day_bwd(residuals, cotangents, perturbed, inputs, solver, static, backward_
     dyn, state, forcing, params = inputs
     lam_state, lam_flux, _ = cotangents
     like = next(iter(state.values()))
-    lam_state = _materialise(lam_state, state)
-    lam_flux = _materialise(lam_flux, {name: like for name in static.fluxes})
+    lam_state = materialise(lam_state, state)
+    lam_flux = materialise(lam_flux, {name: like for name in static.fluxes})
     forward = _forward(solver, static, dyn, state, forcing, params, dense=True)
     theta = (dyn, forcing, params)
 

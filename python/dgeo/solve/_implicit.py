@@ -26,6 +26,7 @@ import equinox.internal as eqxi
 import jax
 import jax.numpy as jnp
 
+from ._adjoint import materialise
 from ._solvers import AbstractSolver
 from ._types import check_flag, check_number, is_concrete
 
@@ -238,22 +239,12 @@ def _implicit_root_jvp(primals, tangents, *, field, h, rtol, atol, max_steps):
     s1 = jax.lax.stop_gradient(_stack(root, field.names))
     rhs = jnp.zeros_like(s1)
     if d_start is not None:
-        rhs = rhs + _stack(_materialise(d_start, start), field.names)
+        rhs = rhs + _stack(materialise(d_start, start), field.names)
     if d_theta is not None:
-        d_theta = _materialise(d_theta, theta)
+        d_theta = materialise(d_theta, theta)
         _, d_rates = jax.jvp(lambda th: field.tendency(s1, th), (theta,), (d_theta,))
         rhs = rhs + h * d_rates
     _, jacobian = _blocks(lambda s: s - h * field.tendency(s, theta), s1)
     d_s1 = _solve_blocks(jax.lax.stop_gradient(jacobian), rhs)
     d_root = {name: d_s1[..., i] for i, name in enumerate(field.names)}
     return (root, ok), (d_root, None)
-
-
-def _materialise(tangent, like):
-    """Symbolic-zero (None) tangents as zeros shaped like `like`."""
-    return jax.tree_util.tree_map(
-        lambda t, x: t if t is not None else None if x is None else jnp.zeros_like(x),
-        tangent,
-        like,
-        is_leaf=lambda t: t is None,
-    )
