@@ -38,13 +38,13 @@ CARAVAN_NC = SHARED_DATA / "caravan_camels_us.nc"
 SWE_NC = SHARED_DATA / "camels_us_swe.nc"
 
 
-#: How to obtain each real dataset the tests read (docs/data.md, "Getting the data").
+#: How to obtain each real dataset the tests read (docs/getting-started/data.md).
 HOW_TO_GET = {
     CAMELS_ROOT: "get CAMELS-US with `dgeo data download ../shared/data/camels_us`",
-    CARAVAN_NC: "build it from Caravan's CAMELS-US subset as the README's 'Getting the data' "
+    CARAVAN_NC: "build it from Caravan's CAMELS-US subset as docs/getting-started/data.md "
     "describes (Kratzert et al. 2023, Scientific Data, doi:10.1038/s41597-023-01975-w)",
-    SWE_NC: "build it from the University of Arizona daily SWE (NSIDC-0719) as the README's "
-    "'Getting the data' describes",
+    SWE_NC: "build it from the University of Arizona daily SWE (NSIDC-0719) as "
+    "docs/getting-started/data.md describes",
 }
 
 

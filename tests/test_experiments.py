@@ -328,7 +328,7 @@ def test_paper_basin_filter_keeps_the_humid_basins(caravan_nc, tmp_path, capsys)
     config = parse_config({**raw, "experiment": {**raw["experiment"], "basin_filter": "paper"}})
     everything = load_data(parse_config(raw))
     humid = load_data(config)
-    assert humid.sizes["basin"] == 381  # docs/results.md: the paper's 381 of 473 basins
+    assert humid.sizes["basin"] == 381  # docs/results/regional.md: the paper's 381 of 473 basins
     wanted = everything["basin"].values[paper_basins(everything).values]
     assert list(humid["basin"].values) == list(wanted)
     # Data without the attributes the filter reads: one line, before anything is written.
@@ -381,7 +381,7 @@ def test_every_example_has_a_quick_variant():
 
 
 def test_regional_examples_hold_the_published_settings():
-    """The example configs are the settings behind docs/results.md's regional results (the
+    """The example configs are the settings behind docs/results/regional.md's regional results (the
     OPTIONS and periods benchmarks/regional.py held before it read these files), and the
     benchmark driver runs exactly these files."""
     from dgeo.data import KRATZERT_ATTRIBUTES

@@ -260,7 +260,7 @@ def test_adjoint_error_comes_from_the_melt_kink(short_forcing):
     only slowly in the snow parameters. Smoothing the kink restores agreement to ~rtol.
 
     At rtol 1e-8 (measured: snow parameters 1e-3 to 1e-2 apart, soil ones below 1e-7); how
-    they converge as the tolerance tightens is in docs/physics.md (a run at 1e-10 more
+    they converge as the tolerance tightens is in docs/guide/solvers.md (a run at 1e-10 more
     doubled this test's time)."""
     forcing = {
         k: jnp.asarray(v)

@@ -83,7 +83,7 @@ def test_continuous_float32_with_x64_on(three_years):
 
 @pytest.mark.slow
 def test_implicit_solver_float32_does_not_stall(camels_root):
-    # The example in docs/physics.md: with Newton held to the controller's rtol = 1e-5, float32
+    # The example in docs/guide/solvers.md: with Newton held to the controller's rtol = 1e-5, float32
     # rounding stalled the iteration on 1980-02-20 and every step of that day was rejected.
     ds = load_camels_us(camels_root, basins=["01022500", "04296000"], attributes=False)
     params = {"f": 0.02, "smax": 800.0, "qmax": 20.0, "df": 2.0, "tmax": 1.0, "tmin": -1.0}

@@ -53,7 +53,7 @@ def discharge(z: Float[Array, " time"], target: Standardiser) -> Float[Array, " 
     on a day with flow is then pulled up as strongly as one that overshoots is pulled down,
     however far below zero it went. Measured on the 26 CAMELS basins (the common model, three
     seeds), this trains as well as or better than no floor at all, where the softplus's own
-    gradient, or a ReLU, lost about 0.01 of mean NSE (docs/training.md, "Discharge is never negative").
+    gradient, or a ReLU, lost about 0.01 of mean NSE (docs/guide/models.md, "Discharge is never negative").
     The value is the softplus's; only the gradient differs from the softplus's, where y is
     below about 3 w (`jax.grad` of a network's discharge on those low-flow days is that of y).
     """
