@@ -19,7 +19,9 @@ KEYS = """\
     data: ../shared/data/camels_us     # CAMELS-US root, a netCDF file, or "synthetic";
                                         # relative to the folder of the YAML file; or a
                                         # source and its options, e.g. {source: netcdf,
-                                        # path: caravan_camels_us.nc, attributes: DIR}
+                                        # path: caravan_camels_us.nc, attributes: DIR,
+                                        # pet: hamon}  (pet: Hamon PET from tmean and
+                                        # dayl replaces the data's pet)
     basins: ["01022500", "01030500"]    # optional, quoted; default every basin
     models: [physical, common, hybrid, lstm]   # per-basin models (and dpl), or regional
                                         # ones (not both): [regional_hybrid, regional_lstm,
@@ -46,8 +48,10 @@ KEYS = """\
                                         # regional models only; attributes default: the
                                         # data source's; per_model: options of one kind
     snow: {swe: ../shared/data/camels_us_swe.nc, variable: swe_ua,
-           model: regional_hybrid, period: [2000-10-01, 2010-09-30]}
-                                        # snow storage against observed SWE (test period)
+           model: regional_hybrid, period: [2000-10-01, 2010-09-30],
+           storage: [snow_storage]}     # snow storage against observed SWE (test period);
+                                        # storage: the states summed (HBV: [snowpack,
+                                        # meltwater])
     quick: {basins: [...], regional: {epochs: 1}, experiment: {folds: 2}}
                                         # overrides `dgeo train --quick` applies
 """

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from ..data import PET_METHODS
 from ..models import MODELS, REGIONAL_MODELS
 from ..train import FitOptions, ModelOptions, Periods, RegionalOptions
 from ._objects import physics_class
@@ -45,12 +46,15 @@ class Experiment:
 @dataclass(frozen=True)
 class Snow:
     """Snow storage of `model` against observed snow water equivalent: `variable` of the
-    netCDF file `swe` (basin, time), over `period` (None: the test period)."""
+    netCDF file `swe` (basin, time), over `period` (None: the test period). `storage`: the
+    physical model's states whose sum is its snow water equivalent (EXP-HYDRO's
+    `snow_storage`; HBV's `snowpack` and `meltwater`, the liquid water the pack holds)."""
 
     swe: str
     variable: str = "swe_ua"
     model: str = "regional_hybrid"
     period: tuple[str, str] | None = None
+    storage: tuple[str, ...] = ("snow_storage",)
 
 
 def data_spec(value) -> str | dict:
@@ -62,6 +66,12 @@ def data_spec(value) -> str | dict:
             raise ConfigError(
                 "data as a mapping needs `source`: a source name or an import path "
                 f"'package.module:ClassName' (e.g. {{source: netcdf, path: FILE}}), got {value!r}"
+            )
+        pet = value.get("pet")
+        if pet is not None and pet not in PET_METHODS:
+            raise ConfigError(
+                f"data.pet is {pet!r}; known PET methods: {', '.join(PET_METHODS)} (leave it "
+                "out to use the data's own pet)"
             )
         return dict(value)
     raise ConfigError(
@@ -184,10 +194,18 @@ def snow(section, models, physics: str | dict, experiment: Experiment, test) -> 
     model = choice(section.get("model", default), list(models), "snow.model")
     if model not in _WITH_PHYSICS:
         raise ConfigError(f"snow.model {model} has no physical model and so no snow storage")
-    if "snow_storage" not in physics_class(physics).states:
-        raise ConfigError(f"snow: the physical model {physics} has no state snow_storage")
-    if experiment.keep is not None and "snow_storage" not in experiment.keep:
-        raise ConfigError("snow needs snow_storage in experiment.keep")
+    storage = section.get("storage", list(Snow.storage))
+    storage = names([storage] if isinstance(storage, str) else storage, "snow.storage", "states")
+    states = physics_class(physics).states
+    absent = [s for s in storage if s not in states]
+    if absent:
+        raise ConfigError(
+            f"snow.storage: the physical model {physics} has no state {', '.join(absent)}; "
+            f"its states: {', '.join(states)}"
+        )
+    unkept = [s for s in storage if experiment.keep is not None and s not in experiment.keep]
+    if unkept:
+        raise ConfigError(f"snow needs {', '.join(unkept)} in experiment.keep")
     dates = section.get("period")
     if dates is not None:
         dates = period(dates, "snow.period")
@@ -196,7 +214,7 @@ def snow(section, models, physics: str | dict, experiment: Experiment, test) -> 
                 f"snow.period {dates[0]}..{dates[1]} must lie in periods.test "
                 f"{test[0]}..{test[1]}: only the test period is predicted"
             )
-    return Snow(swe=swe, variable=variable, model=model, period=dates)
+    return Snow(swe=swe, variable=variable, model=model, period=dates, storage=tuple(storage))
 
 
 def basin_options(model, training) -> tuple[ModelOptions, FitOptions]:

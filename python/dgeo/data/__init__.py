@@ -14,6 +14,7 @@ from ._daylength import add_day_length, day_length
 from ._download import CAMELS_US_ARCHIVES, Archive, download_camels_us
 from ._errors import DataError
 from ._periods import kfold_basins, select_period, water_year, water_years
+from ._pet import PET_METHODS, add_pet
 from ._registry import DATA_SOURCES, load, open_source
 from ._source import DataSource
 from ._synthetic import synthetic
@@ -22,6 +23,8 @@ from ._units import CANONICAL_UNITS, PLAUSIBLE_RANGE, convert, normalise_units
 __all__ = [
     "ATTRIBUTE_UNITS",
     "Archive",
+    "PET_METHODS",
+    "add_pet",
     "CARAVAN_ATTRIBUTES",
     "CARAVAN_COLUMNS",
     "CamelsUS",

@@ -14,22 +14,53 @@ from ..config import RunConfig
 from ..data import DataError
 
 
+def _pet_method(data: str | dict) -> str | None:
+    """The `pet:` of a `data:` mapping (a method of `dgeo.data.PET_METHODS`), else None."""
+    if not isinstance(data, dict) or data.get("pet") is None:
+        return None
+    from ..config import ConfigError
+    from ..data import PET_METHODS
+
+    method = data["pet"]
+    if method not in PET_METHODS:
+        raise ConfigError(
+            f"data.pet is {method!r}; known PET methods: {', '.join(PET_METHODS)} (or leave "
+            "it out to use the data's own pet)"
+        )
+    return method
+
+
 def open_data(data: str | dict):
     """The `dgeo.data.DataSource` a configuration's `data` names (a path, "synthetic" or a
-    mapping {source: ..., ...options})."""
+    mapping {source: ..., ...options}; its `pet:` key is `load_source`'s, not the source's)."""
     from ..config import ConfigError
     from ..data import open_source
 
+    _pet_method(data)
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if k != "pet"}
     try:
         return open_source(data)
     except TypeError as err:  # options the source does not take
         raise ConfigError(f"data: {err}") from None
 
 
+def load_source(data: str | dict, basins: list[str] | None = None) -> xr.Dataset:
+    """`basins` of the data a configuration's `data` names; with `pet: hamon` in a `data:`
+    mapping, `pet` is (re)computed by `dgeo.data.add_pet` (e.g. Hamon PET in place of the
+    ERA5-Land potential evaporation of Caravan, which is biased high)."""
+    from ..data import add_pet
+
+    source = open_data(data)
+    ds = source.load(basins)
+    method = _pet_method(data)
+    return ds if method is None else add_pet(ds, method, source=source.describe())
+
+
 def load_data(config: RunConfig) -> xr.Dataset:
     """The dataset a configuration names, on its basins (all when it names none), narrowed to
     the humid basins of Jiang et al. (2020) with `experiment.basin_filter: paper`."""
-    ds = open_data(config.data).load(config.basins)
+    ds = load_source(config.data, config.basins)
     if config.experiment.basin_filter == "paper":
         from ..evaluate import paper_basins
 

@@ -30,7 +30,8 @@ def snow_inference(results: xr.Dataset, ds: xr.Dataset, snow: Snow, run_dir: Pat
 
     time = results["time"].values
     start, end = snow.period or (str(time[0])[:10], str(time[-1])[:10])
-    s0 = results["snow_storage"].sel(model=snow.model, time=slice(start, end))
+    s0 = sum(results[state] for state in snow.storage)  # HBV: snowpack + meltwater
+    s0 = s0.sel(model=snow.model, time=slice(start, end))
     swe = _swe(snow, start, end)
     correlation = snow_correlation(s0, swe)
     summary = snow_summary(correlation)
