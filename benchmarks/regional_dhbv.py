@@ -250,6 +250,7 @@ def _group(out: Path, group: str, runs: list[Run], report: dict, md: list[str]) 
     _aridity_figure(classes, out / f"regional_dhbv_{group}_by_aridity.png", group)
     md += [f"## {group}", "", _md_table(table), "", "By aridity (PET/P):", ""]
     md += [evaluate.class_table(classes, "aridity"), ""]
+    _loss_figure(runs, out / f"regional_dhbv_{group}_loss.png", group)
     lstm = next((r for r in runs if r.name.endswith("_lstm")), None)
     if lstm is not None and _history(lstm):
         report[f"{group}_lstm_loss_curve"] = [
@@ -275,6 +276,30 @@ def _group(out: Path, group: str, runs: list[Run], report: dict, md: list[str]) 
             f" spatial r {snow['spatial_correlation']:.3f}",
             "",
         ]
+
+
+def _loss_figure(runs: list[Run], path: Path, group: str) -> None:
+    """Training loss (and validation NSE) per epoch of the runs that keep a history."""
+    import matplotlib.pyplot as plt
+
+    curves = {str(r.results["model"].values[0]): _history(r) for r in runs}
+    curves = {k: v for k, v in curves.items() if v}
+    if not curves:
+        return
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for label, history in curves.items():
+        epochs = [h["epoch"] for h in history]
+        left.plot(epochs, [h["loss"] for h in history], marker=".", label=label)
+        if "validation_nse" in history[0]:
+            right.plot(epochs, [h["validation_nse"] for h in history], marker=".", label=label)
+    left.set(xlabel="epoch", ylabel="training loss (NSE*)", title=f"Training loss ({group})")
+    right.set(xlabel="epoch", ylabel="median validation NSE", title="Validation (WY 1997-2000)")
+    left.legend(fontsize=8)
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"wrote {path}")
 
 
 def _aridity_figure(classes: dict, path: Path, group: str) -> None:
