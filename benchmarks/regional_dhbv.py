@@ -136,6 +136,15 @@ def _history(run: Run) -> list[dict]:
     return pd.read_csv(path).drop(columns="model").to_dict("records")
 
 
+def _fold_histories(run: Run) -> dict[str, list[dict]]:
+    """The training history of every fold of a cross-validation that checkpointed one."""
+    out = {}
+    for state in sorted(run.folder.glob("checkpoints/*/fold*/state.json")):
+        history = json.loads(state.read_text()).get("history", [])
+        out[state.parent.name] = [{k: h[k] for k in ("epoch", "loss") if k in h} for h in history]
+    return out
+
+
 def _adam_steps(run: Run, basins: int) -> int:
     """Adam steps per epoch x epochs run (windows of the training period / batch size)."""
     o = next(iter(regional_options(run.config).values()))
@@ -230,6 +239,20 @@ def _et_bfi(run: Run, ds: xr.Dataset) -> tuple[dict, pd.DataFrame]:
     return summary, frame
 
 
+def _held_out_snow(run: Run) -> dict:
+    """Snowpack + meltwater of the held-out basins against UA SWE, water years 2001-2010 (the
+    period of regional_pub.yml's snow section)."""
+    start, end = "2000-10-01", "2010-09-30"
+    r = run.results.sel(model=DHBV, time=slice(start, end))
+    s0 = r["snowpack"] + r["meltwater"]
+    swe_file = ROOT.parent / "shared" / "data" / "camels_us_swe.nc"
+    with xr.open_dataset(swe_file) as f:
+        swe = f["swe_ua"].sel(time=slice(start, end)).load()
+    swe = swe.assign_coords(basin=swe["basin"].values.astype(str))
+    summary = evaluate.snow_summary(evaluate.snow_correlation(s0, swe))
+    return summary | {"period": [start, end], "swe": "camels_us_swe.nc:swe_ua"}
+
+
 def _group(out: Path, group: str, runs: list[Run], report: dict, md: list[str]) -> None:
     """Table, aridity classes, CDF figure and (temporal) snow/ET/BFI of one experiment."""
     both = _combined(runs)
@@ -256,14 +279,20 @@ def _group(out: Path, group: str, runs: list[Run], report: dict, md: list[str]) 
         report[f"{group}_lstm_loss_curve"] = [
             {k: h[k] for k in ("epoch", "loss", "validation_nse") if k in h} for h in _history(lstm)
         ]
+    if lstm is not None and not _history(lstm) and _fold_histories(lstm):
+        report[f"{group}_lstm_loss_curve"] = _fold_histories(lstm)
     dhbv = next((r for r in runs if str(r.results["model"].values[0]) == DHBV), None)
     if dhbv is not None and "evapotranspiration" in dhbv.results:
         summary, frame = _et_bfi(dhbv, ds)
         report[f"{group}_dhbv_et_bfi"] = summary
         frame.to_csv(out / f"regional_dhbv_{group}_et_bfi.csv", index=False, float_format="%.4g")
         md += ["δHBV ET and baseflow index (per basin: csv):", "", f"`{json.dumps(summary)}`", ""]
+    snow = None
     if dhbv is not None and (dhbv.folder / "snow.json").is_file():
         snow = json.loads((dhbv.folder / "snow.json").read_text())
+    elif dhbv is not None and "snowpack" in dhbv.results:
+        snow = _held_out_snow(dhbv)
+    if snow is not None:
         report[f"{group}_dhbv_snow"] = snow
         for figure in ("snow_basin_mean", "snow_correlations", "snow_map", "snow_basins"):
             src = dhbv.folder / "figures" / f"{figure}.png"
