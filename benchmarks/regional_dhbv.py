@@ -427,7 +427,10 @@ def report(out: Path, quick: bool, measured: dict | None) -> None:
     ]
     for group, prefix in GROUPS.items():
         found = [r for n, r in runs.items() if n.startswith(prefix) and r is not None]
-        _group(out, group, found, value, md)
+        complete = [r for r in found if not r.folds]
+        _group(out, group, complete or found, value, md)
+        if complete and len(complete) < len(found):  # all models on the folds all finished
+            _group(out, f"{group}_finished_folds", found, value, md)
     if runs["daymet"] is not None:
         _daymet(out, runs["daymet"], value, md)
     if "scale" in value:
