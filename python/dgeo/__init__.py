@@ -1,7 +1,7 @@
 """dgeo: differentiable geoscientific modelling (physics + neural network hybrids in JAX)."""
 
 from . import data, evaluate, models, nn, physics, plot, solve, train
-from ._threads import xla_cpu_threads
+from ._threads import cpu_devices, xla_cpu_threads
 from ._version import __version__ as __version__
 from .physics import ExpHydro, Hbv, HbvOde
 from .solve import (
@@ -31,6 +31,7 @@ __all__ = [
     "HbvOde",
     "ImplicitEuler",
     "check_gradients",
+    "cpu_devices",
     "data",
     "evaluate",
     "integrate",

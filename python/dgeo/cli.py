@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _thread
 import argparse
+import contextlib
 import os
 import shlex
 import signal
@@ -109,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="threads of XLA's CPU pool (default: one per core; 1 speeds up the physical "
         "model's gradient over a few hundred basins, see dgeo.xla_cpu_threads)",
+    )
+    parser.add_argument(
+        "--devices",
+        type=int,
+        metavar="N",
+        help="split training's samples over N devices (data parallel): N GPUs, or on a CPU N "
+        "single-threaded CPU devices, one per core (dgeo.cpu_devices, dgeo.train.data_parallel)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data = commands.add_parser("data", help="inspect and fetch datasets")
@@ -211,6 +219,8 @@ def _train(args: argparse.Namespace) -> int:
         command = ["dgeo"]
         if args.cpu_threads is not None:
             command += ["--cpu-threads", str(args.cpu_threads)]
+        if args.devices is not None:
+            command += ["--devices", str(args.devices)]
         command += ["train", args.config, "--run-dir", args.run_dir, "--resume"]
         command += ["--quick"] if args.quick else []
         command += ["--quiet"] if args.quiet else []
@@ -323,6 +333,23 @@ def _exit_after_interrupt(entry: bool) -> int:
     os._exit(INTERRUPTED)
 
 
+def _data_parallel(devices: int):
+    """The `data_parallel` block of `--devices N`: the first N devices (on a CPU, N
+    single-threaded CPU devices made first)."""
+    import jax
+
+    from ._threads import cpu_devices
+    from .train import data_mesh, data_parallel
+
+    if devices < 1:
+        raise ValueError(f"needs a positive number of devices, got {devices}")
+    cpu_devices(devices)  # only the CPU backend reads it; GPUs are what they are
+    found = jax.devices()
+    if len(found) < devices:
+        raise ValueError(f"asked for {devices} devices, JAX has {len(found)}: {found}")
+    return data_parallel(data_mesh(found[:devices]))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dgeo` console script (`argv` None: the process's own arguments,
     and an interrupt ends the process); `main([...])` returns the exit status."""
@@ -334,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if entry:  # the process is ours to set up
         signal.signal(signal.SIGINT, _on_ctrl_c)
+    if args.cpu_threads is not None and args.devices is not None:
+        return _error("give --devices or --cpu-threads, not both (each device has one thread)")
     if args.cpu_threads is not None:
         from ._threads import xla_cpu_threads
 
@@ -341,7 +370,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             xla_cpu_threads(args.cpu_threads)
         except (ValueError, RuntimeError, NotImplementedError) as err:
             return _error(f"--cpu-threads: {err}")
-    with warnings.catch_warnings():
+    parallel = contextlib.nullcontext()
+    if args.devices is not None:
+        try:
+            parallel = _data_parallel(args.devices)
+        except (ValueError, RuntimeError) as err:
+            return _error(f"--devices: {err}")
+    with warnings.catch_warnings(), parallel:
         warnings.showwarning = _warning
         try:
             status = args.run(args)

@@ -3,6 +3,7 @@
 from ._checkpoint import CheckpointError, has_checkpoint
 from ._fit import FitOptions, FitResult, fit, predict, validation_nse
 from ._loop import Cosine, LoopResult, Plateau, Schedule, train_loop
+from ._mesh import data_mesh, data_parallel
 from ._regional import (
     RegionalFit,
     RegionalOptions,
@@ -42,6 +43,8 @@ __all__ = [
     "regional_skeleton",
     "save_regional",
     "train_loop",
+    "data_mesh",
+    "data_parallel",
     "FitOptions",
     "FitResult",
     "RegionalFit",

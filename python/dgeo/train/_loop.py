@@ -30,6 +30,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
+from . import _mesh
 from ._checkpoint import load_checkpoint, save_checkpoint
 
 #: Smallest rise of the mean validation score that counts as an improvement (early stopping
@@ -138,10 +139,22 @@ def adam_update(optimizer, grads, opt_state, params, lr):
     return eqx.apply_updates(params, updates), opt_state
 
 
+def _take(data, index):
+    """The samples `index` of every leaf of `data`."""
+    return jax.tree_util.tree_map(lambda a: a[index], data)
+
+
+_take_jit = jax.jit(_take)
+
+
 @eqx.filter_jit
-def _step(params, static, opt_state, lr, data, index, key, loss, clip_norm):
-    """One Adam step on the samples `index` of `data` (all of them when `index` is None)."""
-    batch = data if index is None else jax.tree_util.tree_map(lambda a: a[index], data)
+def _step(params, static, opt_state, lr, data, index, key, loss, clip_norm, mesh, members):
+    """One Adam step on the samples `index` of `data` (all of them when `index` is None); with
+    a `mesh`, the samples (and the `members` axis of stacked parameters) split over it."""
+    batch = data if index is None else _take(data, index)
+    if mesh is not None:
+        batch = _mesh.constrain(batch, mesh, len(jax.tree_util.tree_leaves(batch)[0]))
+        params = _mesh.constrain(params, mesh, members)
 
     def objective(params):
         return loss(eqx.combine(params, static), batch, key)
@@ -215,6 +228,7 @@ def train_loop(
     progress: bool = True,
     label: str = "train",
     callback: Callable[[dict], None] | None = None,
+    mesh: jax.sharding.Mesh | None = None,
 ) -> LoopResult:
     """Train `model` for up to `epochs` epochs of Adam steps on `loss`.
 
@@ -238,7 +252,13 @@ def train_loop(
       that had stopped early stays stopped). `record` (JSON) describes the run; a checkpoint
       written with another `record` is refused (`CheckpointError`).
     - `callback`: called with each epoch's history entry (e.g. to log or to interrupt).
+    - `mesh`: split every step's samples over the mesh's devices (`dgeo.train.data_mesh`;
+      default: the mesh of an enclosing `dgeo.train.data_parallel` block, else one device).
+      Shared parameters are replicated, the stacked parameters of `members` split with their
+      members; `batch_size` must then be a multiple of the devices. The results equal one
+      device's up to the order of floating-point sums.
     """
+    mesh = _mesh.active_mesh(mesh)
     params, static = eqx.partition(model, eqx.is_inexact_array)
     opt_state = optimizer(clip_norm).init(params)
     sched = schedule.init()
@@ -262,6 +282,18 @@ def train_loop(
 
     n = len(jax.tree_util.tree_leaves(data)[0])
     batch = None if batch_size is None else min(batch_size, n)
+    if mesh is not None:
+        devices = mesh.shape[_mesh.AXIS]
+        if batch is not None and batch % devices:
+            raise ValueError(
+                f"batch_size {batch} does not split over the {devices} devices of the mesh: "
+                f"use a multiple of {devices}"
+            )
+        params, opt_state, best_params = _mesh.place(
+            (params, opt_state, best_params), mesh, members
+        )
+        if batch is None:
+            data = _mesh.place(data, mesh, n)
     steps = 1 if batch is None else -(-n // batch)
     root = jax.random.key(seed)
     last = state["epoch"] if state.get("stopped") else epochs
@@ -282,16 +314,21 @@ def train_loop(
                 order = np.resize(rng.permutation(n), steps * batch).reshape(steps, batch)
             losses, bad = [], []
             for s, index in enumerate(order):
+                samples, index = data, None if index is None else jnp.asarray(index)
+                if mesh is not None and index is not None:  # the batch, split over the mesh
+                    samples, index = jax.device_put(_take_jit(data, index), _mesh.split(mesh)), None
                 params, opt_state, value, n_bad = _step(
                     params,
                     static,
                     opt_state,
                     jnp.asarray(lr),
-                    data,
-                    None if index is None else jnp.asarray(index),
+                    samples,
+                    index,
                     jax.random.fold_in(root, epoch * steps + s),
                     loss,
                     clip_norm,
+                    mesh,
+                    members,
                 )
                 losses.append(value)
                 bad.append(n_bad)
