@@ -30,7 +30,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from . import _mesh
+from . import _feed, _mesh
 from ._checkpoint import load_checkpoint, save_checkpoint
 
 #: Smallest rise of the mean validation score that counts as an improvement (early stopping
@@ -147,6 +147,23 @@ def _take(data, index):
 _take_jit = jax.jit(_take)
 
 
+def _batches(data, order, mesh):
+    """(samples, index) of each step's batch: a `Samples` batch read on the host and put on
+    the devices one step ahead; device-held `data` with the step's indices (gathered inside the
+    step), or gathered first and split over the mesh."""
+    if isinstance(data, _feed.Samples):
+        put = lambda index: _feed.to_devices(data.take(index), mesh)  # noqa: E731
+        yield from ((batch, None) for batch in _feed.prefetched(put, order))
+        return
+    for index in order:
+        if index is None:
+            yield data, None
+        elif mesh is not None:  # the batch, split over the mesh
+            yield jax.device_put(_take_jit(data, jnp.asarray(index)), _mesh.split(mesh)), None
+        else:
+            yield data, jnp.asarray(index)
+
+
 @eqx.filter_jit
 def _step(params, static, opt_state, lr, data, index, key, loss, clip_norm, mesh, members):
     """One Adam step on the samples `index` of `data` (all of them when `index` is None); with
@@ -237,7 +254,9 @@ def train_loop(
     - `model`: any equinox model; its inexact arrays are trained.
     - `loss`: an `eqx.Module` called as `loss(model, batch, key)` -> scalar, where `batch` is
       `data` (or a mini-batch of it) and `key` seeds dropout.
-    - `data`: a pytree of arrays whose leading axis is the sample axis.
+    - `data`: a pytree of arrays whose leading axis is the sample axis, held on the device;
+      or a `dgeo.train.Samples` (e.g. `LazyWindows`), kept on the host and fed a batch at a
+      time, the next batch prepared while the current one trains.
     - `batch_size`: None: one step per epoch on all of `data`; otherwise shuffled mini-batches
       of this many samples (the last one filled up from a new shuffle), one step each.
     - `schedule`: the learning rate (`Plateau` or `Cosine`); `clip_norm`: clip the global
@@ -256,9 +275,24 @@ def train_loop(
       default: the mesh of an enclosing `dgeo.train.data_parallel` block, else one device).
       Shared parameters are replicated, the stacked parameters of `members` split with their
       members; `batch_size` must then be a multiple of the devices. The results equal one
-      device's up to the order of floating-point sums.
+      device's up to the order of floating-point sums. With several processes
+      (`dgeo.distributed`), `data` is this process's share of the samples, the mesh spans
+      every process's devices, and each step trains on `batch_size` samples drawn equally from
+      every process (`batch_size / processes` each; each process writes its checkpoint to
+      `checkpoint_dir/process<i>`).
     """
+    processes = jax.process_count()
     mesh = _mesh.active_mesh(mesh)
+    if processes > 1:
+        if members is not None:
+            raise ValueError(
+                "per-basin models (members) do not share parameters: over several processes, "
+                "train each process's basins on its own (dgeo.distributed.process_share)"
+            )
+        mesh = _mesh.data_mesh() if mesh is None else mesh
+        if not isinstance(data, _feed.Samples):
+            data = _feed.ArraySamples(jax.device_get(data))
+    streamed = isinstance(data, _feed.Samples)
     params, static = eqx.partition(model, eqx.is_inexact_array)
     opt_state = optimizer(clip_norm).init(params)
     sched = schedule.init()
@@ -267,8 +301,10 @@ def train_loop(
     best = np.full(n_scores, -np.inf)
     state = {"epoch": 0, "best_mean": -np.inf, "since_best": 0, "stopped": False}
     history: list[dict] = []
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed if processes == 1 else [seed, jax.process_index()])
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
+    if folder is not None and processes > 1:
+        folder = folder / f"process{jax.process_index()}"
     record = {} if record is None else record
     if folder is not None and resume:
         like = (params, opt_state, sched, best_params, jnp.asarray(best))
@@ -280,8 +316,10 @@ def train_loop(
             if meta.get("rng") is not None:
                 rng.bit_generator.state = meta["rng"]
 
-    n = len(jax.tree_util.tree_leaves(data)[0])
+    n_local = len(data) if streamed else len(jax.tree_util.tree_leaves(data)[0])
+    n = n_local if processes == 1 else _feed.process_total(n_local)
     batch = None if batch_size is None else min(batch_size, n)
+    local_batch = _feed.local_batch(n_local, n, batch)
     if mesh is not None:
         devices = mesh.shape[_mesh.AXIS]
         if batch is not None and batch % devices:
@@ -292,7 +330,7 @@ def train_loop(
         params, opt_state, best_params = _mesh.place(
             (params, opt_state, best_params), mesh, members
         )
-        if batch is None:
+        if batch is None and not streamed:
             data = _mesh.place(data, mesh, n)
     steps = 1 if batch is None else -(-n // batch)
     root = jax.random.key(seed)
@@ -309,14 +347,12 @@ def train_loop(
             began = time.perf_counter()
             lr = schedule.rate(sched, epoch)
             if batch is None:
-                order = [None]
+                order = [np.arange(n_local) if streamed else None]
             else:
-                order = np.resize(rng.permutation(n), steps * batch).reshape(steps, batch)
+                order = np.resize(rng.permutation(n_local), steps * local_batch)
+                order = order.reshape(steps, local_batch)
             losses, bad = [], []
-            for s, index in enumerate(order):
-                samples, index = data, None if index is None else jnp.asarray(index)
-                if mesh is not None and index is not None:  # the batch, split over the mesh
-                    samples, index = jax.device_put(_take_jit(data, index), _mesh.split(mesh)), None
+            for s, (samples, index) in enumerate(_batches(data, order, mesh)):
                 params, opt_state, value, n_bad = _step(
                     params,
                     static,
@@ -340,7 +376,8 @@ def train_loop(
             }
             entry["seconds"] = time.perf_counter() - began  # training only, not validation
             if validate is not None:
-                score = np.asarray(validate(eqx.combine(params, static)), dtype=np.float64)
+                score = validate(eqx.combine(_feed.local_copy(params), static))
+                score = np.asarray(score, dtype=np.float64)
                 better = np.nan_to_num(score, nan=-np.inf) > best
                 best_params = _select(jnp.asarray(better), params, best_params)
                 best = np.where(better, score, best)

@@ -49,6 +49,7 @@ from ..solve._types import (
     check_solver,
     type_error,
 )
+from . import _feed, _stream
 from ._checkpoint import has_checkpoint
 from ._fit import check_option
 from ._loop import Cosine, train_loop
@@ -86,6 +87,11 @@ class RegionalOptions:
       (only with a validation period; None: train every epoch).
     - `physics`: the physical model of the models with a P-RNN (default EXP-HYDRO); the
       forcings it declares are read from the data besides `REGIONAL_FORCINGS`.
+    - `stream`: read the training windows from the data a batch at a time instead of holding
+      them all (`dgeo.train.LazyWindows`): for more basins than fit in memory, with a lazily
+      opened dataset (`dgeo.data.NetCDF(path, lazy=True)`). The statistics come from one pass
+      over the basins in blocks; the physical start is searched on at most 256 of them. Runs
+      of several processes (`dgeo.distributed`) always stream.
     """
 
     attributes: tuple[str, ...] = KRATZERT_ATTRIBUTES
@@ -109,8 +115,10 @@ class RegionalOptions:
     sensitivity: AbstractSensitivity = Backprop()
     patience: int | None = None
     physics: PhysicalModel = ExpHydro()
+    stream: bool = False
 
     def __post_init__(self):
+        check_flag(self.stream, "RegionalOptions.stream")
         integers = ("width", "filters", "kernel", "hidden", "epochs", "batch_size", "window_days")
         integers += ("stride_days", "spinup_days", "search", "seed", "patience")
         rates = ("learning_rate", "min_learning_rate")
@@ -370,17 +378,31 @@ def train_regional(
     o = options
     began = time.perf_counter()
     subset = select_basins(ds, basins, source="the dataset given to train_regional")
-    series = regional_series(subset, *period, physics=o.physics)
-    check_observed(series, o.spinup_days, "training")
-    attributes = attribute_matrix(subset, o.attributes)
-    attribute_stats, forcing_stats, q_stats = _statistics(series, attributes)
+    names = list(subset["basin"].to_numpy().astype(str))
     root = jax.random.key(o.seed)
-    start = None
     saved = checkpoint_dir is not None and resume and has_checkpoint(checkpoint_dir)
-    if kind != "regional_lstm" and o.search > 0 and not saved:  # a checkpoint has its weights
-        start = physical_start(
-            series, o.search, jax.random.fold_in(root, 1), o.spinup_days, o.physics
-        )
+    search = kind != "regional_lstm" and o.search > 0 and not saved  # a checkpoint has weights
+    if o.stream or jax.process_count() > 1:
+        subset = process_share(subset)
+        prepared = _streamed(subset, period, validation, o, search, jax.random.fold_in(root, 1))
+        model_stats, start, data, validate = prepared
+    else:
+        series = regional_series(subset, *period, physics=o.physics)
+        check_observed(series, o.spinup_days, "training")
+        attributes = attribute_matrix(subset, o.attributes)
+        model_stats = _statistics(series, attributes)
+        start = None
+        if search:
+            key = jax.random.fold_in(root, 1)
+            start = physical_start(series, o.search, key, o.spinup_days, o.physics)
+        data = _windows(series, attributes, o)
+        if len(data.basin) == 0:
+            raise DataError("no training window has observed discharge after spin-up")
+        data = data._replace(basin=None)  # the host-side basin index stays out of the step
+        validate = None
+        if validation is not None:
+            validate = _validation(subset, attributes, validation, o)
+    attribute_stats, forcing_stats, q_stats = model_stats
     model = build_regional(
         kind,
         jax.random.fold_in(root, 2),
@@ -390,16 +412,10 @@ def train_regional(
         start=start,
         **architecture(o),
     )
-    data = _windows(series, attributes, o)
-    if len(data.basin) == 0:
-        raise DataError("no training window has observed discharge after spin-up")
     lr0 = learning_rate(kind, o)
-    validate = None
-    if validation is not None:
-        validate = _validation(subset, attributes, validation, o)
     record = {
         "kind": kind,
-        "basins": list(series.basins),
+        "basins": names,
         "period": list(period),
         "validation": None if validation is None else list(validation),
         "options": o.record(),
@@ -407,7 +423,7 @@ def train_regional(
     fit = train_loop(
         model,
         NSEStarLoss(o.spinup_days),
-        data._replace(basin=None),  # the host-side basin index stays out of the step
+        data,
         epochs=o.epochs,
         schedule=Cosine(lr0, o.min_learning_rate, o.epochs),
         batch_size=o.batch_size,
@@ -423,6 +439,41 @@ def train_regional(
         callback=callback,
     )
     return RegionalFit(fit.model, fit.history, time.perf_counter() - began)
+
+
+def _streamed(subset: xr.Dataset, period, validation, o: RegionalOptions, search: bool, key):
+    """The statistics, physical start, lazily read windows and validation of streamed
+    training (`RegionalOptions.stream`) on the basins of `subset` (this process's share)."""
+    from ..data import select_period
+
+    days = select_period(subset[["qobs"]], *period).sizes["time"]
+    read = _stream.block_reader(subset, *period, 0, o.physics)
+    n = subset.sizes["basin"]
+    found = _stream.survey(read, n, days, o.window_days, o.stride_days, o.spinup_days)
+    if _feed.process_total(len(found.basin)) == 0:
+        raise DataError("no training window has observed discharge after spin-up")
+    attributes = attribute_matrix(subset, o.attributes)
+    moments = _stream._Moments(attributes.shape[1])
+    moments.add(attributes)
+    start = None
+    if search:
+        pick = np.unique(np.linspace(0, n - 1, min(n, _stream.BLOCK)).astype(int))
+        best = search_starts(
+            o.physics, read(pick), samples=o.search, starts=1, key=key, spinup_days=o.spinup_days
+        )
+        start = np.median(_stream.gather_rows(best[:, 0, :]), axis=0)
+    validate = None
+    if validation is not None:
+        held = _stream.block_reader(subset, *validation, o.spinup_days, o.physics)
+        validate = _stream.streamed_validation(held, n, attributes, o.spinup_days)
+    stats = (moments.standardiser(), found.forcing_stats, found.q_stats)
+    return stats, start, _stream.LazyWindows(read, found, attributes), validate
+
+
+def process_share(ds: xr.Dataset) -> xr.Dataset:
+    """This process's share of the basins of `ds`: every `jax.process_count()`-th basin from
+    the `jax.process_index()`-th (all of them with one process)."""
+    return ds.isel(basin=slice(jax.process_index(), None, jax.process_count()))
 
 
 def learning_rate(kind: str, o: RegionalOptions) -> float:
