@@ -97,6 +97,20 @@ def _train_epilog() -> str:
     return "\n\n".join([_fill(examples), "configuration keys:" + keys, _fill(rules)])
 
 
+def _device_count(text: str) -> int | str:
+    """`--devices`: a number (checked to be positive when it is applied) or `all`."""
+    from .config._sections import ALL_DEVICES
+
+    if text == ALL_DEVICES:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"a number of devices or {ALL_DEVICES!r} is needed, got {text!r}"
+        ) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     from .runs import dgeo_version
 
@@ -113,10 +127,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--devices",
-        type=int,
+        type=_device_count,
         metavar="N",
         help="split training's samples over N devices (data parallel): N GPUs, or on a CPU N "
-        "single-threaded CPU devices, one per core (dgeo.cpu_devices, dgeo.train.data_parallel)",
+        "single-threaded CPU devices, one per core (dgeo.cpu_devices, dgeo.train.data_parallel); "
+        "all: every device JAX has. Overrides a configuration's devices:",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data = commands.add_parser("data", help="inspect and fetch datasets")
@@ -205,16 +220,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _config_devices(args: argparse.Namespace, devices: int | str | None):
+    """The `data_parallel` block of a configuration's `devices:`; none where it has none or
+    the command line's `--devices` (applied already) overrides it."""
+    from .config import ConfigError
+
+    if devices is None or args.devices is not None:
+        return contextlib.nullcontext()
+    where = f"{args.config}: devices: {devices}"
+    if args.cpu_threads is not None:
+        raise ConfigError(
+            f"{where} and --cpu-threads: give one, not both (each device has one thread)"
+        )
+    try:
+        return _data_parallel(devices)
+    except (ValueError, RuntimeError) as err:
+        raise ConfigError(f"{where}: {err}") from None
+
+
 def _train(args: argparse.Namespace) -> int:
     from .config import read_config
     from .runs import has_checkpoint, print_summary, train_run
 
-    config = read_config(args.config, quick=args.quick)
+    config = read_config(args.config, quick=args.quick)  # starts no JAX backend
     quick = "_quick" if args.quick else ""
     args.run_dir = args.run_dir or f"runs/{Path(args.config).stem}{quick}"
     run_dir = Path(args.run_dir)
     try:
-        results = train_run(config, run_dir, resume=args.resume, progress=not args.quiet)
+        with _config_devices(args, config.devices):
+            results = train_run(config, run_dir, resume=args.resume, progress=not args.quiet)
     except KeyboardInterrupt:
         command = ["dgeo"]
         if args.cpu_threads is not None:
@@ -333,14 +367,18 @@ def _exit_after_interrupt(entry: bool) -> int:
     os._exit(INTERRUPTED)
 
 
-def _data_parallel(devices: int):
-    """The `data_parallel` block of `--devices N`: the first N devices (on a CPU, N
-    single-threaded CPU devices made first)."""
+def _data_parallel(devices: int | str):
+    """The `data_parallel` block of `--devices N` or a configuration's `devices: N`: the first
+    N devices (on a CPU, N single-threaded CPU devices made first); `all`: every device JAX
+    has (on a CPU, its one device)."""
     import jax
 
     from ._threads import cpu_devices
+    from .config._sections import ALL_DEVICES
     from .train import data_mesh, data_parallel
 
+    if devices == ALL_DEVICES:
+        return data_parallel(data_mesh(jax.devices()))
     if devices < 1:
         raise ValueError(f"needs a positive number of devices, got {devices}")
     cpu_devices(devices)  # only the CPU backend reads it; GPUs are what they are

@@ -27,7 +27,8 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 
 def read_config(path: str | Path, *, quick: bool = False) -> RunConfig:
     """Read and validate a YAML run configuration; relative paths in it are taken from the
-    folder of the file. With `quick`, its `quick:` overrides are applied (`parse_config`)."""
+    folder of the file. With `quick`, its `quick:` overrides are applied (`parse_config`).
+    A bad key or value is a `ConfigError` naming the file and the key."""
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{path} is a folder, not a configuration file (YAML)")
@@ -47,4 +48,7 @@ def read_config(path: str | Path, *, quick: bool = False) -> RunConfig:
         raise ConfigError(f"{path}, {err}") from None
     if mapping is None:
         raise ConfigError(f"{path} is empty")
-    return parse_config(mapping, base=path.parent, quick=quick)
+    try:
+        return parse_config(mapping, base=path.parent, quick=quick)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None

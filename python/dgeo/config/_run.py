@@ -52,6 +52,10 @@ KEYS = """\
            storage: [snow_storage]}     # snow storage against observed SWE (test period);
                                         # storage: the states summed (HBV: [snowpack,
                                         # meltwater])
+    devices: 2                          # split training's samples over devices (data
+                                        # parallel): the first N GPUs, or on a CPU N
+                                        # one-thread CPU devices; all: every device JAX
+                                        # has; default one; `dgeo --devices` overrides it
     quick: {basins: [...], regional: {epochs: 1}, experiment: {folds: 2}}
                                         # overrides `dgeo train --quick` applies
 """
@@ -70,6 +74,7 @@ TOP = (
     "experiment",
     "regional",
     "snow",
+    "devices",
     "quick",
 )
 
@@ -81,8 +86,10 @@ class RunConfig:
     `data` is a path, "synthetic" or a data-source mapping (`dgeo.data.open_source`);
     `regional` holds the options every regional model shares, `per_model` the options set for
     one kind, and `attributes` the static attributes (None: the data source's default).
-    `quick` says that the file's `quick:` overrides were applied; `raw` is the mapping as it
-    is recorded in a run directory.
+    `devices` is the number of devices training splits its samples over, `"all"`, or None
+    for one (the command line applies it; it is not a setting a resume compares). `quick`
+    says that the file's `quick:` overrides were applied; `raw` is the mapping as it is
+    recorded in a run directory.
     """
 
     data: str | dict
@@ -99,6 +106,7 @@ class RunConfig:
     per_model: dict = field(default_factory=dict)
     attributes: tuple[str, ...] | None = None
     snow: Snow | None = None
+    devices: int | str | None = None
     quick: bool = False
     raw: dict = field(default_factory=dict, compare=False)
 
@@ -209,6 +217,7 @@ def _parse(mapping: dict) -> RunConfig:
         periods=periods,
         experiment=experiment,
         snow=snow,
+        devices=sections.devices(mapping.get("devices")),
         raw=mapping,
         **values,
     )

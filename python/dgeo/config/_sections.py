@@ -14,6 +14,8 @@ from ._values import ConfigError, build, check_keys, choice, names, numbers, per
 
 #: Keys of a `data:` mapping that hold paths (relative ones are taken from the YAML's folder).
 PATH_KEYS = ("path", "root", "attributes")
+#: `devices: all`: every device JAX has.
+ALL_DEVICES = "all"
 EXPERIMENTS = ("temporal", "pub")
 BASIN_FILTERS = (None, "paper")
 #: The options of `regional:` that are not numbers, or are set elsewhere in the file.
@@ -76,6 +78,19 @@ def data_spec(value) -> str | dict:
         return dict(value)
     raise ConfigError(
         f"data must be a path, 'synthetic' or a mapping {{source: NAME, ...options}}, got {value!r}"
+    )
+
+
+def devices(value) -> int | str | None:
+    """`devices:`, the devices training splits its samples over: a positive integer, `all`,
+    or None (absent: one device, as without data parallelism)."""
+    if value is None or value == ALL_DEVICES:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ConfigError(
+        f"devices must be a positive integer (the first N devices; on a CPU, N one-thread CPU "
+        f"devices) or {ALL_DEVICES!r} (every device JAX has), got {value!r}"
     )
 
 
