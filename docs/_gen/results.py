@@ -181,37 +181,33 @@ def discharge_floor(results: Path) -> str:
 REGIONAL = ["regional_hybrid", "pseudo_regional_hybrid", "regional_lstm", "regional_physical"]
 
 
+def _regional_rows(
+    runs: dict, seconds: dict, lstm_35: dict, time: Callable[[float], str], quartiles: bool
+) -> list[list]:
+    """One row per model of `REGIONAL`: its NSE median, mean, std (and with `quartiles`, p25
+    to p75), basins below zero and training `time`; the regional LSTM's row (15 epochs) is
+    followed by the row of `lstm_35`, the same LSTM trained longer."""
+
+    def row(label: str, nse: dict, training_seconds: float) -> list:
+        cells = [label, f3(nse["median"]), f3(nse["mean"]), f3(nse["std"])]
+        cells += [f"{nse['p25']:.3f} to {nse['p75']:.3f}"] if quartiles else []
+        return [*cells, nse["n_negative"], time(training_seconds)]
+
+    rows = []
+    for m in REGIONAL:
+        label = "regional_lstm (15 epochs)" if m == "regional_lstm" else m
+        rows.append(row(label, runs[m]["nse"], seconds[m]))
+        if m == "regional_lstm":
+            label = f"regional_lstm, {lstm_35['epochs']} epochs"
+            rows.append(row(label, lstm_35["nse"], lstm_35["training_seconds"]))
+    return rows
+
+
 def regional_pub(results: Path) -> str:
     """Ungauged basins: the 5-fold basin cross-validation."""
     d, scale = load("regional_pub.json", results), load("regional_scale.json", results)
-    seconds = scale["pub_training_seconds"]
-    rows = []
-    for m in REGIONAL:
-        s = d[m]["nse"]
-        label = "regional_lstm (15 epochs)" if m == "regional_lstm" else m
-        rows.append(
-            [
-                label,
-                f3(s["median"]),
-                f3(s["mean"]),
-                f3(s["std"]),
-                s["n_negative"],
-                minutes(seconds[m]),
-            ]
-        )
-        if m == "regional_lstm":
-            l35 = load("regional_pub_lstm_64h_35ep.json", results)
-            s = l35["nse"]
-            rows.append(
-                [
-                    f"regional_lstm, {l35['epochs']} epochs",
-                    f3(s["median"]),
-                    f3(s["mean"]),
-                    f3(s["std"]),
-                    s["n_negative"],
-                    minutes(l35["training_seconds"]),
-                ]
-            )
+    l35 = load("regional_pub_lstm_64h_35ep.json", results)
+    rows = _regional_rows(d, scale["pub_training_seconds"], l35, minutes, quartiles=False)
     header = ["model", "NSE median", "mean", "std", "NSE < 0", "training (5 folds)"]
     return table(header, rows, "lrrrrr")
 
@@ -298,36 +294,9 @@ def regional_pub_validated(results: Path) -> str:
 def regional_temporal(results: Path) -> str:
     """The temporal test: every basin, tested on water years 2001-2010."""
     d, scale = load("regional_temporal.json", results), load("regional_scale.json", results)
+    l35 = load("regional_lstm_64h_35ep.json", results)
     seconds = scale["temporal_training_seconds"]
-    rows = []
-    for m in REGIONAL:
-        s = d[m]["nse"]
-        label = "regional_lstm (15 epochs)" if m == "regional_lstm" else m
-        rows.append(
-            [
-                label,
-                f3(s["median"]),
-                f3(s["mean"]),
-                f3(s["std"]),
-                f"{s['p25']:.3f} to {s['p75']:.3f}",
-                s["n_negative"],
-                f"{seconds[m]:.0f} s",
-            ]
-        )
-        if m == "regional_lstm":
-            l35 = load("regional_lstm_64h_35ep.json", results)
-            s = l35["nse"]
-            rows.append(
-                [
-                    f"regional_lstm, {l35['epochs']} epochs",
-                    f3(s["median"]),
-                    f3(s["mean"]),
-                    f3(s["std"]),
-                    f"{s['p25']:.3f} to {s['p75']:.3f}",
-                    s["n_negative"],
-                    f"{l35['training_seconds']:.0f} s",
-                ]
-            )
+    rows = _regional_rows(d, seconds, l35, lambda t: f"{t:.0f} s", quartiles=True)
     header = ["model", "NSE median", "mean", "std", "p25 to p75", "NSE < 0", "training"]
     return table(header, rows, "lrrrrrr")
 
