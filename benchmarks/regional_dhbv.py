@@ -407,6 +407,14 @@ def scale(quick: bool) -> dict:
     return {"basins": int(ds.sizes["basin"]), "years": 30, "models": out}
 
 
+def _drop_group(out: Path, group: str, report: dict) -> None:
+    """Remove an earlier report's entries and files of `group`."""
+    for key in [k for k in report if k == group or k.startswith(f"{group}_")]:
+        del report[key]
+    for stale in out.glob(f"regional_dhbv_{group}_*"):
+        stale.unlink()
+
+
 def report(out: Path, quick: bool, measured: dict | None) -> None:
     """Every result file whose runs have (partly) finished."""
     runs = {name: _load(name, quick) for name in EXPERIMENTS}
@@ -431,6 +439,8 @@ def report(out: Path, quick: bool, measured: dict | None) -> None:
         _group(out, group, complete or found, value, md)
         if complete and len(complete) < len(found):  # all models on the folds all finished
             _group(out, f"{group}_finished_folds", found, value, md)
+        elif found:  # every run complete: drop the partial comparison of an earlier report
+            _drop_group(out, f"{group}_finished_folds", value)
     if runs["daymet"] is not None:
         _daymet(out, runs["daymet"], value, md)
     if "scale" in value:
