@@ -25,6 +25,7 @@ RESULTS = REPOSITORY / "benchmarks" / "results"
 SUBPACKAGES = (
     "config",
     "data",
+    "distributed",
     "evaluate",
     "models",
     "nn",

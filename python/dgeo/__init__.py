@@ -1,6 +1,6 @@
 """dgeo: differentiable geoscientific modelling (physics + neural network hybrids in JAX)."""
 
-from . import data, evaluate, models, nn, physics, plot, solve, train
+from . import data, distributed, evaluate, models, nn, physics, plot, solve, train
 from ._threads import cpu_devices, xla_cpu_threads
 from ._version import __version__ as __version__
 from .physics import ExpHydro, Hbv, HbvOde
@@ -33,6 +33,7 @@ __all__ = [
     "check_gradients",
     "cpu_devices",
     "data",
+    "distributed",
     "evaluate",
     "integrate",
     "mass_balance",

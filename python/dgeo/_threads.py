@@ -60,6 +60,13 @@ def cpu_devices(n: int) -> None:
 
     Sets `jax_num_cpu_devices` and adds `--xla_cpu_multi_thread_eigen=false` to `XLA_FLAGS`.
     """
+    configure_cpu_devices(n)
+    jax.devices("cpu")  # creates the backend now
+
+
+def configure_cpu_devices(n: int) -> None:
+    """`cpu_devices(n)`'s settings, without starting the backend (`dgeo.distributed` must
+    start JAX's distributed runtime first)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"cpu_devices needs a positive number of devices, got {n!r}")
     from jax._src import xla_bridge  # no public API tells whether the backend exists
@@ -73,4 +80,3 @@ def cpu_devices(n: int) -> None:
     if SINGLE_THREADED not in flags:
         os.environ["XLA_FLAGS"] = f"{flags} {SINGLE_THREADED}".strip()
     jax.config.update("jax_num_cpu_devices", n)
-    jax.devices("cpu")  # creates the backend now

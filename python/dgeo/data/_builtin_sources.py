@@ -109,10 +109,16 @@ class NetCDF(DataSource):
 
     - `path`: the netCDF file (e.g. `caravan_camels_us.nc`).
     - `attributes`: the CAMELS attributes folder, or `None`.
+    - `lazy`: leave the values on disk, read when asked for (for more basins than fit in
+      memory; train with `RegionalOptions(stream=True)`). Only the axes, names and units are
+      checked on loading; values are checked as they are read. The file should then hold
+      `dayl` (otherwise it is computed for every basin and day in memory) and no
+      `attributes` folder is joined (put the attributes in the file).
     """
 
     path: str | os.PathLike  # held as a Path
     attributes: str | os.PathLike | None = None  # held as a Path
+    lazy: bool = False
 
     name: ClassVar[str] = "netcdf"
     default_attributes: ClassVar[tuple[str, ...]] = KRATZERT_ATTRIBUTES
@@ -121,7 +127,14 @@ class NetCDF(DataSource):
         object.__setattr__(self, "path", Path(self.path))
         if not self.path.is_file():
             raise DataError(f"{self.path}: no such netCDF file")
+        if not isinstance(self.lazy, bool):
+            raise DataError(f"NetCDF lazy must be true or false, got {self.lazy!r}")
         if self.attributes is not None:
+            if self.lazy:
+                raise DataError(
+                    "NetCDF(lazy=True) reads attributes from the file itself; joining a CAMELS "
+                    "attributes folder needs lazy=False"
+                )
             object.__setattr__(self, "attributes", Path(self.attributes))
             if not self.attributes.is_dir():
                 raise DataError(f"attributes folder {self.attributes} does not exist")
@@ -141,7 +154,7 @@ class NetCDF(DataSource):
         ids = basin_list(basins)
         if self.attributes is not None:
             return self.validated(load_caravan(self.path, self.attributes, basins=ids), ids)
-        ds = open_dataset(self.path)
+        ds = open_dataset(self.path, lazy=self.lazy)
         if ids is not None:
             ds = select_basins(ds, ids, source=self.path)
         if "lat" not in ds.variables and "gauge_lat" in ds.variables:
@@ -152,7 +165,7 @@ class NetCDF(DataSource):
                 f"{self.path}: no `lat` coordinate (nor `gauge_lat`) to compute day length "
                 "from; give attributes= the CAMELS attributes folder to join coordinates"
             )
-        return self.validated(add_day_length(ds), ids)
+        return self.validated(add_day_length(ds), ids, scan=not self.lazy)
 
     def files(self, basins: Sequence[str] | None = None) -> list[Path]:
         if self.attributes is None:

@@ -99,7 +99,9 @@ def check_axes(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     return basins, time
 
 
-def validate(ds: xr.Dataset, require: Sequence[str] = ()) -> ValidationReport:
+def validate(
+    ds: xr.Dataset, require: Sequence[str] = (), *, scan: bool = True
+) -> ValidationReport | None:
     """Check that `ds` follows dgeo's (basin, time) schema and report missing values.
 
     Checks: dims `basin` and `time` exist; time is daily, unique and increasing; basin ids are
@@ -112,6 +114,10 @@ def validate(ds: xr.Dataset, require: Sequence[str] = ()) -> ValidationReport:
 
     - `ds`: the dataset.
     - `require`: variable names the caller needs.
+    - `scan`: also read every value for the range check and the missing-value counts. False
+      (for data too large to read at once) checks only the axes, names and units, and returns
+      None; the values are then checked when they are read (`to_time_major` names the basin
+      and date of an implausible or missing forcing).
 
     **Returns:** a `ValidationReport` with NaN counts per (basin, variable) for every
     time-series variable. Raises `DataError` naming the dimension or variable at fault.
@@ -122,6 +128,8 @@ def validate(ds: xr.Dataset, require: Sequence[str] = ()) -> ValidationReport:
         expected = CANONICAL_UNITS.get(name)
         if expected is not None and normalise_units(units) != expected:
             raise DataError(f"variable {name!r} has units {units!r}, expected {expected!r}")
+    if not scan:
+        return None
     series = [v for v in ds.data_vars if set(ds[v].dims) == {"basin", "time"}]
     for name in series:
         found = implausible(
@@ -181,8 +189,10 @@ def select_basins(ds: xr.Dataset, basins, *, source: object) -> xr.Dataset:
     return ds.sel(basin=wanted)
 
 
-def open_dataset(path: str | Path) -> xr.Dataset:
-    """Open a netCDF file in dgeo's (basin, time) schema, loaded into memory.
+def open_dataset(path: str | Path, *, lazy: bool = False) -> xr.Dataset:
+    """Open a netCDF file in dgeo's (basin, time) schema, loaded into memory (`lazy=False`)
+    or left on disk and read when values are asked for (`lazy=True`: the file stays open;
+    selecting basins reads only theirs, as streamed training does).
 
     Basin ids become strings; variables with (time, basin) order are transposed to
     (basin, time). Raises `DataError` naming the file when it cannot be read or has no
@@ -192,8 +202,11 @@ def open_dataset(path: str | Path) -> xr.Dataset:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
-        with xr.open_dataset(path) as opened:
-            ds = opened.load()
+        if lazy:
+            ds = xr.open_dataset(path)
+        else:
+            with xr.open_dataset(path) as opened:
+                ds = opened.load()
     except (OSError, ValueError) as err:
         raise DataError(f"{path}: cannot open as netCDF: {err}") from None
     for dim in ("basin", "time"):

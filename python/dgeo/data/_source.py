@@ -85,7 +85,9 @@ class DataSource(abc.ABC):
         """One line saying what and where the data are."""
         return f"{self.name} data source {self!r}"
 
-    def validated(self, ds: xr.Dataset, basins: Sequence[str] | None = None) -> xr.Dataset:
+    def validated(
+        self, ds: xr.Dataset, basins: Sequence[str] | None = None, *, scan: bool = True
+    ) -> xr.Dataset:
         """`ds` unchanged once it is checked to follow the contract of `load`.
 
         Checks with `validate` the `(basin, time)` axes, `qobs` and the units of every
@@ -99,7 +101,7 @@ class DataSource(abc.ABC):
             if v in CANONICAL_UNITS and set(ds[v].dims) == {"basin", "time"}
         ]
         try:
-            validate(ds, require=["qobs", *(v for v in series if v != "qobs")])
+            validate(ds, require=["qobs", *(v for v in series if v != "qobs")], scan=scan)
             if "lat" not in ds.variables or ds["lat"].dims != ("basin",):
                 raise DataError("no `lat` (degrees north) over (basin,)")
         except DataError as err:

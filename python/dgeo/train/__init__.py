@@ -1,6 +1,7 @@
 """Training many basins at once: windows, NSE loss, the fitting loop and the run workflow."""
 
 from ._checkpoint import CheckpointError, has_checkpoint
+from ._feed import ArraySamples, Samples
 from ._fit import FitOptions, FitResult, fit, predict, validation_nse
 from ._loop import Cosine, LoopResult, Plateau, Schedule, train_loop
 from ._mesh import data_mesh, data_parallel
@@ -9,6 +10,7 @@ from ._regional import (
     RegionalOptions,
     nse_star_loss,
     predict_regional,
+    process_share,
     regional_series,
     train_regional,
 )
@@ -20,6 +22,7 @@ from ._regional_runs import (
     save_regional,
     simulate_regional,
 )
+from ._stream import LazyWindows
 from ._windows import Series, basin_series, nse_loss, nse_terms, window_starts, windows
 from ._workflow import (
     ModelOptions,
@@ -33,7 +36,11 @@ from ._workflow import (
 )
 
 __all__ = [
+    "ArraySamples",
     "CheckpointError",
+    "LazyWindows",
+    "Samples",
+    "process_share",
     "Cosine",
     "LoopResult",
     "Plateau",
