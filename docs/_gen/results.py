@@ -301,6 +301,43 @@ def regional_temporal(results: Path) -> str:
     return table(header, rows, "lrrrrrr")
 
 
+DHBV_MODELS = {
+    "dhbv_dynamic": "δHBV, dynamic BETA/BETAET",
+    "dhbv_static": "δHBV, static parameters",
+    "regional_hybrid": "regional hybrid (rerun)",
+    "regional_lstm": "regional LSTM (to a plateau)",
+}
+
+
+def regional_dhbv(results: Path) -> str:
+    """Regional δHBV beside the hybrid and the LSTM, temporal test and 5-fold PUB."""
+    d = load("regional_dhbv.json", results)
+    rows = []
+    for group, label in (("temporal", "temporal"), ("pub", "ungauged (PUB)")):
+        for model, name in DHBV_MODELS.items():
+            m = d[group][model]
+            rows.append(
+                [
+                    label,
+                    name,
+                    f3(m["nse"]["median"]),
+                    m["nse"]["n_negative"],
+                    f3(m["kge"]["median"]),
+                    f"{m['fhv']['median']:.0f}",
+                    minutes(m["training_seconds"]),
+                ]
+            )
+    header = ["test", "model", "NSE median", "NSE < 0", "KGE median", "FHV %", "training"]
+    return table(header, rows, "llrrrrr")
+
+
+def regional_dhbv_pub_by_aridity(results: Path) -> str:
+    """Held-out median NSE of the δHBV comparison per aridity class."""
+    rows = _aridity(load("regional_dhbv.json", results)["pub_by_aridity"], list(DHBV_MODELS))
+    header = ["aridity (PET/P)", "basins", "δHBV dynamic", "δHBV static", "hybrid", "LSTM"]
+    return table(header, rows, "lrrrrr")
+
+
 def snow(results: Path) -> str:
     """The regional hybrid's snow storage S0 against UA SWE."""
     d = load("snow.json", results)
@@ -542,6 +579,8 @@ TABLES: dict[str, Callable[[Path], str]] = {
         regional_failures,
         regional_pub_validated,
         regional_temporal,
+        regional_dhbv,
+        regional_dhbv_pub_by_aridity,
         snow,
         regional_scale,
         headline_regional,
