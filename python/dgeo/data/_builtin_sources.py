@@ -154,9 +154,7 @@ class NetCDF(DataSource):
         ids = basin_list(basins)
         if self.attributes is not None:
             return self.validated(load_caravan(self.path, self.attributes, basins=ids), ids)
-        ds = open_dataset(self.path, lazy=self.lazy)
-        if ids is not None:
-            ds = select_basins(ds, ids, source=self.path)
+        ds = open_dataset(self.path, lazy=self.lazy, basins=ids)
         if "lat" not in ds.variables and "gauge_lat" in ds.variables:
             lat = ds["gauge_lat"].to_numpy().astype(np.float64)
             ds = ds.assign_coords(lat=("basin", lat, {"units": "degrees_north"}))

@@ -17,7 +17,7 @@ from pathlib import Path
 import xarray as xr
 
 from ._attributes import attributes_to_dataset, read_attributes
-from ._dataset import assign_basin_coords, open_dataset, select_basins, validate
+from ._dataset import assign_basin_coords, open_dataset, validate
 from ._daylength import add_day_length
 from ._errors import DataError
 
@@ -47,9 +47,7 @@ def load_caravan(
     attributes = Path(attributes)
     if not attributes.is_dir():
         raise DataError(f"attributes folder {attributes} does not exist")
-    ds = open_dataset(path)
-    if basins is not None:
-        ds = select_basins(ds, basins, source=path)
+    ds = open_dataset(path, basins=basins)
     validate(ds, require=_REQUIRED)
     table = read_attributes(attributes, list(ds["basin"].to_numpy().astype(str)))
     ds = assign_basin_coords(

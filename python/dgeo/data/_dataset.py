@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,28 +190,62 @@ def select_basins(ds: xr.Dataset, basins, *, source: object) -> xr.Dataset:
     return ds.sel(basin=wanted)
 
 
-def open_dataset(path: str | Path, *, lazy: bool = False) -> xr.Dataset:
+@contextlib.contextmanager
+def _no_chunk_cache(active: bool):
+    """Files opened within have no HDF5 chunk cache when `active`: a lazily opened file is
+    read a batch of basins at a time, each chunk once per read, and the cache (64 MB per
+    variable by default) only grows memory and copies (reads were ~1.5x faster without it
+    on the benchmark store of benchmarks/scale.py)."""
+    if not active:
+        yield
+        return
+    import netCDF4
+
+    saved = netCDF4.get_chunk_cache()
+    netCDF4.set_chunk_cache(0, 0, 0.0)
+    try:
+        yield
+    finally:
+        netCDF4.set_chunk_cache(*saved)
+
+
+def open_dataset(
+    path: str | Path, *, lazy: bool = False, basins: Sequence | str | None = None
+) -> xr.Dataset:
     """Open a netCDF file in dgeo's (basin, time) schema, loaded into memory (`lazy=False`)
     or left on disk and read when values are asked for (`lazy=True`: the file stays open;
-    selecting basins reads only theirs, as streamed training does).
+    selecting basins reads only theirs, as streamed training does). With `basins` (ids, in
+    that order) only those are kept, and only those are read into memory.
 
     Basin ids become strings; variables with (time, basin) order are transposed to
     (basin, time). Raises `DataError` naming the file when it cannot be read or has no
-    basin/time dimensions. Call `validate(ds, require=[...])` for the variables you need.
+    basin/time dimensions, or the basins it lacks. Call `validate(ds, require=[...])` for the
+    variables you need.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
-        if lazy:
-            ds = xr.open_dataset(path)
-        else:
-            with xr.open_dataset(path) as opened:
-                ds = opened.load()
+        with _no_chunk_cache(lazy):
+            opened = xr.open_dataset(path)
     except (OSError, ValueError) as err:
         raise DataError(f"{path}: cannot open as netCDF: {err}") from None
-    for dim in ("basin", "time"):
-        if dim not in ds.dims:
-            raise DataError(f"{path}: no {dim!r} dimension (dims: {', '.join(map(str, ds.dims))})")
-    ds = ds.assign_coords(basin=ds["basin"].to_numpy().astype(str))
-    return ds.transpose("basin", "time", ...)
+    try:
+        for dim in ("basin", "time"):
+            if dim not in opened.dims:
+                dims = ", ".join(map(str, opened.dims))
+                raise DataError(f"{path}: no {dim!r} dimension (dims: {dims})")
+        ds = opened.assign_coords(basin=opened["basin"].to_numpy().astype(str))
+        if basins is not None:
+            ds = select_basins(ds, basins, source=path)
+        ds = ds.transpose("basin", "time", ...)
+        if not lazy:
+            ds = ds.load()
+    except (OSError, ValueError) as err:
+        opened.close()
+        if isinstance(err, DataError):
+            raise
+        raise DataError(f"{path}: cannot read: {err}") from None
+    if not lazy:
+        opened.close()
+    return ds

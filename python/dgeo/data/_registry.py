@@ -17,7 +17,7 @@ from ._builtin_sources import CamelsUS, NetCDF, Synthetic
 from ._camels import load_camels_us
 from ._caravan import load_caravan
 from ._caravan_native import Caravan
-from ._dataset import open_dataset, select_basins
+from ._dataset import open_dataset
 from ._errors import DataError
 from ._source import DataSource
 
@@ -166,6 +166,5 @@ def load(path: str | Path, **kwargs) -> xr.Dataset:
                 f"{path}: for a netCDF file, attributes= must be the CAMELS attributes folder, "
                 f"not {attributes!r}"
             )
-        ds = open_dataset(path)
-        return ds if basins is None else select_basins(ds, basins, source=path)
+        return open_dataset(path, basins=basins)
     raise DataError(f"{path}: no such file or folder")
