@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import jax
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..data import DataError
@@ -110,9 +111,11 @@ def survey(
 class LazyWindows(Samples):
     """Regional training windows read from the data a batch at a time.
 
-    `read(index)` gives the `Series` of the basins `index` (sorted, unique) over the training
-    period; a batch reads only the basins its windows come from. The samples are those of
-    `survey`, in basin-major order like the in-memory windows.
+    `read(index, first, stop)` gives the `Series` of the basins `index` (sorted, unique) over
+    days `first` .. `stop - 1` of the training period. A batch reads, for each window start
+    it holds (a handful: the starts lie on one grid), the days of those windows of the
+    basins they come from, not their whole records. The samples are those of `survey`, in
+    basin-major order like the in-memory windows.
     """
 
     def __init__(self, read, found: Survey, attributes: np.ndarray):
@@ -125,13 +128,23 @@ class LazyWindows(Samples):
         from ._regional import Windows
 
         basin, start = self.found.basin[index], self.found.start[index]
-        unique, row = np.unique(basin, return_inverse=True)
-        series = self.read(unique)
-        days = start[:, None] + np.arange(self.found.length)[None, :]
-        cut = lambda a: a[row[:, None], days]  # noqa: E731
+        length = self.found.length
+        inputs: dict[str, np.ndarray] = {}
+        qobs = None
+        for first in np.unique(start):
+            rows = np.flatnonzero(start == first)
+            unique, row = np.unique(basin[rows], return_inverse=True)
+            series = self.read(unique, int(first), int(first) + length)
+            if qobs is None:
+                qobs = np.empty((len(index), length), series.qobs.dtype)
+                for k, v in series.inputs.items():
+                    inputs[k] = np.empty((len(index), length), v.dtype)
+            for k, v in series.inputs.items():
+                inputs[k][rows] = v[row]
+            qobs[rows] = series.qobs[row]
         return Windows(
-            {k: cut(v) for k, v in series.inputs.items()},
-            cut(series.qobs),
+            inputs,
+            qobs,
             self.attributes[basin].astype(np.float32),
             self.found.spread[basin].astype(np.float32),
             None,
@@ -139,13 +152,19 @@ class LazyWindows(Samples):
 
 
 def block_reader(ds: xr.Dataset, start, end, spinup_days: int, physics: PhysicalModel | None):
-    """`read(index) -> Series` of the basins `index` of `ds`, days `start - spinup_days` ..
-    `end`, with the forcings of regional models with `physics`."""
+    """`read(index, first=0, stop=None) -> Series` of the basins `index` of `ds`, days
+    `start - spinup_days` .. `end` with the forcings of regional models with `physics`; with
+    `first`/`stop`, only days `first` .. `stop - 1` of that span."""
     from ._regional import regional_series
 
-    def read(index) -> Series:
+    begin = pd.Timestamp(start) - pd.Timedelta(days=spinup_days)
+
+    def read(index, first: int = 0, stop: int | None = None) -> Series:
         subset = ds.isel(basin=np.asarray(index))
-        return regional_series(subset, start, end, spinup_days=spinup_days, physics=physics)
+        if first == 0 and stop is None:
+            return regional_series(subset, start, end, spinup_days=spinup_days, physics=physics)
+        last = begin + pd.Timedelta(days=stop - 1)
+        return regional_series(subset, begin + pd.Timedelta(days=first), last, physics=physics)
 
     return read
 
