@@ -24,6 +24,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from dgeo.config import ConfigError, parse_config
 from dgeo.data import NetCDF, synthetic
 from dgeo.train import RegionalOptions, train_regional
 
@@ -120,6 +121,19 @@ def test_streamed_training_equals_in_memory(store):
         runs[label] = ([h["loss"] for h in fit.history], _leaves(fit.model))
     np.testing.assert_allclose(runs["stream"][0], runs["memory"][0], rtol=1e-6)
     np.testing.assert_allclose(runs["stream"][1], runs["memory"][1], rtol=1e-5, atol=1e-6)
+
+
+def test_yaml_streams_from_a_lazy_file(store):
+    """`data: {source: netcdf, lazy: true}` and `regional: {stream: true}` from a
+    configuration; the flag is true or false, not a number."""
+    data = {"source": "netcdf", "path": str(store), "lazy": True}
+    keys = {"data": data, "models": ["regional_hybrid"]}
+    config = parse_config({**keys, "regional": {"stream": True}})
+    assert config.regional.stream is True
+    assert config.data["lazy"] is True
+    assert parse_config(keys).regional.stream is False
+    with pytest.raises(ConfigError, match=r"regional.stream must be true or false, got 1"):
+        parse_config({**keys, "regional": {"stream": 1}})
 
 
 @pytest.mark.slow

@@ -44,9 +44,14 @@ def _kind(field: dataclasses.Field) -> str:
 
 def number(value, field: dataclasses.Field, where: str, zero_ok) -> int | float | None:
     """An option value checked against its field: finite, an integer where the default is
-    one, positive (0 where the name is in `zero_ok`); None where the default is None."""
+    one, positive (0 where the name is in `zero_ok`); None where the default is None; true or
+    false where the default is a bool (e.g. `regional.stream`)."""
     if value is None and field.default is None:
         return None
+    if isinstance(field.default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {value!r}")
+        return value
     kind = _kind(field)
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if ok and kind == "integer":
