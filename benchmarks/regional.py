@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from _runs import finished, write
 from dgeo import evaluate, plot
 from dgeo.config import RunConfig, read_config
 from dgeo.runs import holds_run, load_data, regional_options, train_run
@@ -113,19 +114,10 @@ def _folder(name: str, quick: bool) -> Path:
 
 def _load(name: str, quick: bool) -> Run | None:
     folder = _folder(name, quick)
-    record = folder / "run.json"
-    if not record.is_file() or not json.loads(record.read_text()).get("finished"):
+    done = finished(folder)
+    if done is None:
         return None
-    seconds = json.loads((folder / "summary.json").read_text())["training_seconds"]
-    results = evaluate.load_results(folder / "results.nc")
-    return Run(folder, read_config(folder / "config.yml"), results, seconds)
-
-
-def _write(path: Path, value: dict | str) -> None:
-    """A dict as JSON, a string as markdown (echoed)."""
-    text = json.dumps(value, indent=1) if isinstance(value, dict) else value.rstrip() + "\n"
-    path.write_text(text)
-    print(f"wrote {path}" + ("" if isinstance(value, dict) else f"\n{text}"))
+    return Run(folder, read_config(folder / "config.yml"), *done)
 
 
 def _nse(results: xr.Dataset) -> dict:
@@ -139,9 +131,9 @@ def _lstm_tag(run: Run) -> str:
 
 def _by_aridity(out: Path, name: str, results: xr.Dataset, ds: xr.Dataset) -> None:
     classes = evaluate.skill_by_class(results, ds["aridity"], ARIDITY_CLASSES)
-    _write(out / f"{name}_by_aridity.json", classes)
+    write(out / f"{name}_by_aridity.json", classes)
     table = evaluate.class_table(classes, "aridity")
-    _write(out / f"{name}_by_aridity.md", f"{ARIDITY_TITLE}\n\n{table}")
+    write(out / f"{name}_by_aridity.md", f"{ARIDITY_TITLE}\n\n{table}")
 
 
 def _failures(out: Path, name: str, run: Run, ds: xr.Dataset) -> None:
@@ -152,8 +144,8 @@ def _failures(out: Path, name: str, run: Run, ds: xr.Dataset) -> None:
     start = pd.Timestamp(test[0]) - pd.Timedelta(days=options.spinup_days)
     forcing = ds.sel(time=slice(start, test[1]))
     anatomy = evaluate.failure_anatomy(run.results, forcing, options.physics, period=test)
-    _write(out / f"{name}_failures.json", anatomy)
-    _write(out / f"{name}_failures.md", f"{FAILURES}\n{evaluate.failure_table(anatomy)}")
+    write(out / f"{name}_failures.json", anatomy)
+    write(out / f"{name}_failures.md", f"{FAILURES}\n{evaluate.failure_table(anatomy)}")
     plot.save(plot.nse_anatomy(run.results), out / f"{name}_failures.png")
 
 
@@ -162,7 +154,7 @@ def _pub(out: Path, run: Run, tag: str) -> None:
     keys = ("median", "mean", "std", "n_negative")
     stats = evaluate.skill_summary(run.results)
     value = {m: {"nse": {k: s[k] for k in keys}} for m, s in stats.items()}
-    _write(
+    write(
         out / f"regional_pub{tag}.json", value | ({"training_seconds": run.seconds} if tag else {})
     )
     ds = load_data(run.config)
@@ -184,7 +176,7 @@ def _lstm(out: Path, prefix: str, run: Run) -> None:
         value["history"] = (
             pd.read_csv(run.folder / "history.csv").drop(columns="model").to_dict("records")
         )
-    _write(out / f"{prefix}_{_lstm_tag(run)}.json", value)
+    write(out / f"{prefix}_{_lstm_tag(run)}.json", value)
 
 
 def _versus(out: Path, pub: Run, lstm: Run) -> None:
@@ -201,7 +193,7 @@ def _versus(out: Path, pub: Run, lstm: Run) -> None:
         "basins_better": compared["basins_better"],
         "paper_filter": _nse(both.isel(basin=humid)),
     }
-    _write(
+    write(
         out / f"regional_pub_hybrid_vs_{tag}.json",
         value | {"mean_of_both": compared["mean_of_both"]},
     )
@@ -211,7 +203,7 @@ def _overview(out: Path, pub: Run, temporal: Run) -> None:
     """snow.json (the temporal and the PUB run's), the snow figures and regional.md."""
     t = json.loads((temporal.folder / "snow.json").read_text())
     u = json.loads((pub.folder / "snow.json").read_text())
-    _write(out / "snow.json", t | {"ungauged": u})
+    write(out / "snow.json", t | {"ungauged": u})
     for figure in ("snow_basin_mean", "snow_correlations", "snow_map", "snow_basins"):
         shutil.copy(temporal.folder / "figures" / f"{figure}.png", out / f"{figure}.png")
     humid = evaluate.paper_basins(load_data(pub.config)).sel(basin=pub.results["basin"]).values
@@ -229,7 +221,7 @@ def _overview(out: Path, pub: Run, temporal: Run) -> None:
         scale = json.loads((out / "regional_scale.json").read_text())
         rows = "\n".join(f"| {k} | {v['epoch_seconds']:.1f} |" for k, v in scale["models"].items())
         text += SCALE_MD.format(rows=rows, minutes=scale["wall_time_s"] / 60, **scale)
-    _write(out / "regional.md", text)
+    write(out / "regional.md", text)
 
 
 def scale(quick: bool) -> dict:
@@ -259,7 +251,7 @@ def report(out: Path, quick: bool, measured: dict | None = None, began: float = 
             "wall_time_s": time.perf_counter() - began,
             "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
         }
-        _write(out / "regional_scale.json", measured)
+        write(out / "regional_scale.json", measured)
     if pub:
         _pub(out, pub, "")
         plot.save(plot.nse_cdf(pub.results), out / "regional_pub_nse_cdf.png")
@@ -276,7 +268,7 @@ def report(out: Path, quick: bool, measured: dict | None = None, began: float = 
     if runs["temporal_lstm_35"]:
         _lstm(out, "regional", runs["temporal_lstm_35"])
     if temporal:
-        _write(out / "regional_temporal.json", _nse(temporal.results))
+        write(out / "regional_temporal.json", _nse(temporal.results))
         plot.save(plot.nse_cdf(temporal.results), out / "regional_temporal_nse_cdf.png")
     if pub and temporal:
         _overview(out, pub, temporal)

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from _runs import finished, write
 from dgeo import evaluate, plot
 from dgeo.config import RunConfig, read_config
 from dgeo.runs import holds_run, load_data, regional_options, train_run
@@ -105,11 +106,10 @@ def _labelled(results: xr.Dataset, name: str) -> xr.Dataset:
 def _load(name: str, quick: bool) -> Run | None:
     """A finished run, or the finished folds of an unfinished cross-validation."""
     folder = _folder(name, quick)
-    record = folder / "run.json"
     config = config_of(name, quick)
-    if record.is_file() and json.loads(record.read_text()).get("finished"):
-        seconds = json.loads((folder / "summary.json").read_text())["training_seconds"]
-        results = evaluate.load_results(folder / "results.nc")
+    done = finished(folder)
+    if done is not None:
+        results, seconds = done
         return Run(name, folder, config, _labelled(results, name), seconds)
     parts = sorted((folder / "folds").glob("*_fold*.nc")) if (folder / "folds").is_dir() else []
     if not parts:
@@ -119,13 +119,6 @@ def _load(name: str, quick: bool) -> Run | None:
     results = xr.concat(pieces, dim="basin", data_vars="minimal", coords="minimal")
     folds = f"{len(parts)} of {config.experiment.folds} folds"
     return Run(name, folder, config, _labelled(results, name), seconds, folds)
-
-
-def _write(path: Path, value: dict | str) -> None:
-    """A dict as JSON, a string as markdown (echoed)."""
-    text = json.dumps(value, indent=1) if isinstance(value, dict) else value.rstrip() + "\n"
-    path.write_text(text)
-    print(f"wrote {path}" + ("" if isinstance(value, dict) else f"\n{text}"))
 
 
 def _history(run: Run) -> list[dict]:
@@ -451,8 +444,8 @@ def report(out: Path, quick: bool, measured: dict | None) -> None:
             json.dumps(value["scale"], indent=1),
             "```",
         ]
-    _write(path, value)
-    _write(out / "regional_dhbv_tables.md", "\n".join(md))
+    write(path, value)
+    write(out / "regional_dhbv_tables.md", "\n".join(md))
 
 
 def main(names: list[str], quick: bool, resume: bool, analyse_only: bool) -> None:
