@@ -155,15 +155,19 @@ class NetCDF(DataSource):
         if self.attributes is not None:
             return self.validated(load_caravan(self.path, self.attributes, basins=ids), ids)
         ds = open_dataset(self.path, lazy=self.lazy, basins=ids)
-        if "lat" not in ds.variables and "gauge_lat" in ds.variables:
-            lat = ds["gauge_lat"].to_numpy().astype(np.float64)
-            ds = ds.assign_coords(lat=("basin", lat, {"units": "degrees_north"}))
-        if "lat" not in ds.variables:
-            raise DataError(
-                f"{self.path}: no `lat` coordinate (nor `gauge_lat`) to compute day length "
-                "from; give attributes= the CAMELS attributes folder to join coordinates"
-            )
-        return self.validated(add_day_length(ds), ids, scan=not self.lazy)
+        try:
+            if "lat" not in ds.variables and "gauge_lat" in ds.variables:
+                lat = ds["gauge_lat"].to_numpy().astype(np.float64)
+                ds = ds.assign_coords(lat=("basin", lat, {"units": "degrees_north"}))
+            if "lat" not in ds.variables:
+                raise DataError(
+                    f"{self.path}: no `lat` coordinate (nor `gauge_lat`) to compute day length "
+                    "from; give attributes= the CAMELS attributes folder to join coordinates"
+                )
+            return self.validated(add_day_length(ds), ids, scan=not self.lazy)
+        except BaseException:
+            ds.close()  # a lazily opened file stays open only for a dataset returned
+            raise
 
     def files(self, basins: Sequence[str] | None = None) -> list[Path]:
         if self.attributes is None:

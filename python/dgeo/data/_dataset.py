@@ -228,7 +228,7 @@ def open_dataset(
     try:
         with _no_chunk_cache(lazy):
             opened = xr.open_dataset(path)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RuntimeError) as err:  # netCDF4/HDF5 errors: RuntimeError
         raise DataError(f"{path}: cannot open as netCDF: {err}") from None
     try:
         for dim in ("basin", "time"):
@@ -241,9 +241,9 @@ def open_dataset(
         ds = ds.transpose("basin", "time", ...)
         if not lazy:
             ds = ds.load()
-    except (OSError, ValueError) as err:
+    except BaseException as err:
         opened.close()
-        if isinstance(err, DataError):
+        if isinstance(err, DataError) or not isinstance(err, OSError | ValueError | RuntimeError):
             raise
         raise DataError(f"{path}: cannot read: {err}") from None
     if not lazy:

@@ -15,6 +15,7 @@ loop joins the processes' batches into one global batch split over every device 
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -86,27 +87,60 @@ def prefetched(make: Callable, items: Iterable, depth: int = 1) -> Iterator:
             yield queue.popleft().result()
 
 
-def process_total(count: int) -> int:
-    """The sum of `count` over every process (each passes its own)."""
+def process_counts(count: int) -> np.ndarray:
+    """`count` of every process, in process order (each passes its own); `[count]` with one
+    process. Every process gets the same array, so a check on it fails on all of them."""
+    if jax.process_count() == 1:
+        return np.asarray([count], np.int64)
     from jax.experimental import multihost_utils
 
-    return int(np.sum(multihost_utils.process_allgather(np.asarray(count, np.int64))))
+    return np.ravel(multihost_utils.process_allgather(np.asarray(count, np.int64)))
 
 
-def local_batch(n_local: int, n: int, batch: int | None) -> int:
-    """How many of each step's `batch` samples (None: all `n`) this process contributes: an
-    equal part from every process."""
-    processes = jax.process_count()
+@contextlib.contextmanager
+def shared_failure(what: str):
+    """With several processes, an error raised in the block on one process is raised on every
+    process once they have all reached the block's end (the others raise a `DataError` naming
+    the failed processes), instead of leaving them waiting in a collective. The block must
+    hold no collective operation itself."""
+    if jax.process_count() == 1:
+        yield
+        return
+    try:
+        yield
+    except Exception:
+        process_counts(1)
+        raise
+    failed = process_counts(0)
+    if failed.any():
+        from ..data import DataError
+
+        where = ", ".join(str(i) for i in np.flatnonzero(failed))
+        raise DataError(f"process(es) {where} failed {what}: their error says why")
+
+
+def local_batch(counts: np.ndarray, batch: int | None) -> int:
+    """How many of each step's `batch` samples (None: all) this process contributes, an
+    equal part from every process, given every process's sample `counts`
+    (`process_counts`). A process with no samples is an error on every process."""
+    processes = len(counts)
+    n = int(np.sum(counts))
     size = n if batch is None else batch
+    if processes > 1 and np.min(counts) == 0:
+        empty = ", ".join(str(i) for i in np.flatnonzero(counts == 0))
+        raise ValueError(
+            f"process(es) {empty} of {processes} have no training samples: use fewer "
+            "processes or more basins"
+        )
     if size % processes:
         raise ValueError(
             f"batch_size {size} does not split over the {processes} processes: use a multiple "
             f"of {processes}"
         )
-    if batch is None and n_local * processes != n:
+    if batch is None and np.any(counts * processes != n):
         raise ValueError(
             f"full-batch training over {processes} processes needs the same number of samples "
-            f"in each (this process has {n_local} of {n}); set batch_size"
+            f"in each (they have {', '.join(map(str, counts))}); set batch_size"
         )
     return size // processes
 

@@ -317,9 +317,10 @@ def train_loop(
                 rng.bit_generator.state = meta["rng"]
 
     n_local = len(data) if streamed else len(jax.tree_util.tree_leaves(data)[0])
-    n = n_local if processes == 1 else _feed.process_total(n_local)
+    counts = _feed.process_counts(n_local)
+    n = int(np.sum(counts))
     batch = None if batch_size is None else min(batch_size, n)
-    local_batch = _feed.local_batch(n_local, n, batch)
+    local_batch = _feed.local_batch(counts, batch)
     if mesh is not None:
         devices = mesh.shape[_mesh.AXIS]
         if batch is not None and batch % devices:
@@ -373,6 +374,7 @@ def train_loop(
                 "loss": _mean_loss(np.asarray(jax.device_get(losses), dtype=np.float64)),
                 "learning_rate": lr,
                 "nonfinite_gradients": int(np.sum(jax.device_get(bad))),
+                "steps": len(losses),
             }
             entry["seconds"] = time.perf_counter() - began  # training only, not validation
             if validate is not None:
@@ -415,4 +417,6 @@ def train_loop(
     warn_nonfinite(history, label)
     if validate is None:
         best_params, best = params, np.full(n_scores, np.nan)
-    return LoopResult(eqx.combine(best_params, static), best, history)
+    # with several processes, each keeps its own copy of the replicated parameters, so that
+    # the model runs on this process alone (e.g. process 0 simulating and writing results)
+    return LoopResult(eqx.combine(_feed.local_copy(best_params), static), best, history)

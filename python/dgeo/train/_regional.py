@@ -90,8 +90,9 @@ class RegionalOptions:
     - `stream`: read the training windows from the data a batch at a time instead of holding
       them all (`dgeo.train.LazyWindows`): for more basins than fit in memory, with a lazily
       opened dataset (`dgeo.data.NetCDF(path, lazy=True)`). The statistics come from one pass
-      over the basins in blocks; the physical start is searched on at most 256 of them. Runs
-      of several processes (`dgeo.distributed`) always stream.
+      over the basins in blocks; the physical start is searched on at most 256 of them (per
+      process), so with more basins and `search` > 0 it differs from in-memory training's.
+      Runs of several processes (`dgeo.distributed`) always stream.
     """
 
     attributes: tuple[str, ...] = KRATZERT_ATTRIBUTES
@@ -449,9 +450,22 @@ def _streamed(subset: xr.Dataset, period, validation, o: RegionalOptions, search
     days = select_period(subset[["qobs"]], *period).sizes["time"]
     read = _stream.block_reader(subset, *period, 0, o.physics)
     n = subset.sizes["basin"]
+    basins = _feed.process_counts(n)  # the same on every process: they all raise, or none
+    if np.min(basins) == 0:
+        raise DataError(
+            f"{int(np.sum(basins))} basin(s) over {len(basins)} processes leave some with none: "
+            "use at most as many processes as basins"
+        )
     found = _stream.survey(read, n, days, o.window_days, o.stride_days, o.spinup_days)
-    if _feed.process_total(len(found.basin)) == 0:
+    windows = _feed.process_counts(len(found.basin))
+    if np.sum(windows) == 0:
         raise DataError("no training window has observed discharge after spin-up")
+    if np.min(windows) == 0:
+        empty = ", ".join(str(i) for i in np.flatnonzero(windows == 0))
+        raise DataError(
+            f"the basins of process(es) {empty} have no training window with observed "
+            "discharge after spin-up: with several processes every share needs some"
+        )
     attributes = attribute_matrix(subset, o.attributes)
     moments = _stream._Moments(attributes.shape[1])
     moments.add(attributes)

@@ -23,7 +23,7 @@ from ..data import DataError
 from ..models import REGIONAL_FORCINGS
 from ..nn import Standardiser
 from ..physics import PhysicalModel
-from ._feed import Samples
+from ._feed import Samples, shared_failure
 from ._windows import Series, check_observed, observed_basins, window_starts
 
 #: Basins read at once by the survey and by streamed validation.
@@ -86,18 +86,19 @@ def survey(
     starts = window_starts(days, length, stride_days)
     forcing, q = _Moments(len(REGIONAL_FORCINGS)), _Moments(1)
     spread, basin, start = np.empty(n_basins), [], []
-    for index in blocks(n_basins):
-        series = read(index)
-        check_observed(series, spinup_days, "training")
-        forcing.add(np.stack([series.inputs[k] for k in REGIONAL_FORCINGS], axis=-1))
-        q.add(series.qobs[..., None])
-        spread[index] = np.nanstd(series.qobs, axis=1)
-        observed = np.isfinite(series.qobs)
-        counts = np.cumsum(np.pad(observed, ((0, 0), (1, 0))), axis=1)
-        scored = counts[:, starts + length] - counts[:, starts + spinup_days]  # (basin, window)
-        b, w = np.nonzero(scored >= 2)
-        basin.append(index[b])
-        start.append(starts[w])
+    with shared_failure("reading their basins' training data"):
+        for index in blocks(n_basins):
+            series = read(index)
+            check_observed(series, spinup_days, "training")
+            forcing.add(np.stack([series.inputs[k] for k in REGIONAL_FORCINGS], axis=-1))
+            q.add(series.qobs[..., None])
+            spread[index] = np.nanstd(series.qobs, axis=1)
+            observed = np.isfinite(series.qobs)
+            counts = np.cumsum(np.pad(observed, ((0, 0), (1, 0))), axis=1)
+            scored = counts[:, starts + length] - counts[:, starts + spinup_days]
+            b, w = np.nonzero(scored >= 2)  # (basin, window) with >= 2 observed days scored
+            basin.append(index[b])
+            start.append(starts[w])
     return Survey(
         forcing.standardiser(),
         q.standardiser(),
@@ -193,20 +194,23 @@ def streamed_validation(read, n_basins: int, attributes: np.ndarray, spinup_days
 
     def validate(model):
         nse, blind = [], []
-        for index in blocks(n_basins):
-            series = read(index)
-            seen = observed_basins(series, spinup_days)
-            blind.extend(series.basins[~seen])
-            if seen.any():
-                rows = _validation_nse(
-                    model,
-                    {k: v[seen] for k, v in series.inputs.items()},
-                    np.asarray(attributes[index][seen], np.float32),
-                    series.qobs[seen],
-                    spinup_days,
-                )
-                nse.append(np.asarray(rows))
-        everything = gather_rows(np.concatenate(nse) if nse else np.empty(0))
+        with shared_failure("reading their basins' validation data"):
+            for index in blocks(n_basins):
+                series = read(index)
+                seen = observed_basins(series, spinup_days)
+                blind.extend(series.basins[~seen])
+                if seen.any():
+                    rows = _validation_nse(
+                        model,
+                        {k: v[seen] for k, v in series.inputs.items()},
+                        np.asarray(attributes[index][seen], np.float32),
+                        series.qobs[seen],
+                        spinup_days,
+                    )
+                    nse.append(np.asarray(rows))
+        # float64 on every process (NSE rows are float32 without x64): the gather needs one dtype
+        rows = np.concatenate(nse).astype(np.float64) if nse else np.empty(0)
+        everything = gather_rows(rows)
         if everything.size == 0:
             raise DataError("no basin has observed discharge in the validation period")
         if blind and not validate.warned:
