@@ -11,9 +11,6 @@ reuses the `--devices` test's script from `tests/test_mesh.py`.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -24,7 +21,7 @@ from dgeo.cli import _config_devices, _parser, main
 from dgeo.config import KEYS, ConfigError, differences, parse_config, read_config, settings
 from dgeo.train._mesh import AXIS
 from test_cli import one_line_error
-from test_mesh import CLI
+from test_mesh import CLI, trains_on_two_devices
 
 QUICK_SYNTHETIC = Path(__file__).parents[1] / "examples" / "configs" / "quick_synthetic.yml"
 
@@ -103,14 +100,4 @@ def test_yaml_devices_trains_split_over_two_cpu_devices(tmp_path):
     assert script != CLI, "tests/test_mesh.py's CLI script changed: update this test"
     config = tmp_path / "quick_synthetic.yml"
     config.write_text(QUICK_SYNTHETIC.read_text() + "devices: 2\n")
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(config), str(tmp_path / "run")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
-    assert out["rc"] == 0 and out["devices"] == 2
-    assert out["seen"] and set(out["seen"]) == {2}  # every training loop split over 2
-    assert (tmp_path / "run" / "results.nc").exists()
+    trains_on_two_devices(script, config, tmp_path / "run")

@@ -163,8 +163,14 @@ def test_cli_devices_trains_split_over_two_cpu_devices(tmp_path):
     from pathlib import Path
 
     config = Path(__file__).parents[1] / "examples" / "configs" / "quick_synthetic.yml"
+    trains_on_two_devices(CLI, config, tmp_path / "run")
+
+
+def trains_on_two_devices(script: str, config, run) -> None:
+    """Run the `CLI` script (or a variant) on `config` into `run` in a subprocess, and check
+    that every training loop split its samples over 2 devices and the run finished."""
     done = subprocess.run(
-        [sys.executable, "-c", CLI, str(config), str(tmp_path / "run")],
+        [sys.executable, "-c", script, str(config), str(run)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -173,7 +179,7 @@ def test_cli_devices_trains_split_over_two_cpu_devices(tmp_path):
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["rc"] == 0 and out["devices"] == 2
     assert out["seen"] and set(out["seen"]) == {2}  # every training loop split over 2
-    assert (tmp_path / "run" / "results.nc").exists()
+    assert (run / "results.nc").exists()
 
 
 def test_cli_devices_and_cpu_threads_together_are_refused(capsys):
