@@ -4,7 +4,7 @@ regional hybrid for 473, 2,000 and 10,000 synthetic basins x 30 years on 1, 2 an
 The basins are `dgeo.data.synthetic` twins (EXP-HYDRO truth plus a quick-flow reservoir),
 generated in blocks of 500 (seed = block) into one netCDF file under runs/scale/ (git-ignored,
 ~1.9 GB for 10,000 basins; chunks of one basin's whole series, as a per-basin store would be
-read). Every case runs in a fresh Python process, so peak memory (VmHWM) is its own:
+read). Every case runs in a fresh Python process, so peak memory (ru_maxrss) is its own:
 
   stream   `NetCDF(path, lazy=True)` and `RegionalOptions(stream=True)`: the survey pass reads
            every basin once (statistics, the windows that have observations), then each step
@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -91,11 +92,8 @@ def build_store(path: Path, n: int, period: tuple[str, str]) -> None:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM), MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """This process's peak resident memory, MB (Linux reports ru_maxrss in kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def case(store: str, n: int, devices: str, mode: str, period: tuple[str, str], out: str) -> None:
@@ -166,63 +164,64 @@ def run_case(args, store: Path, n: int, devices: str, mode: str, period, repeat:
     return result
 
 
+ORDER = {"default": 0, "1": 1, "2": 2, "4": 4}
+
+
 def medians(runs: list[dict]) -> list[dict]:
-    """One row per (basins, devices, data): the median of its runs' figures."""
+    """One row per (basins, devices, data), the median of its runs' figures, in table order,
+    with its epoch as a ratio of the 1-device epoch (same data) and of the in-memory epoch
+    (same basins), None where there is none to compare with."""
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
         groups.setdefault((r["basins"], r["devices"], r["mode"]), []).append(r)
-    rows = []
-    for (n, devices, mode), rs in groups.items():
+    rows = {}
+    for key, rs in groups.items():
 
         def med(f, rs=rs):
             return float(np.median([f(r) for r in rs]))
 
-        rows.append(
-            {
-                "basins": n,
-                "devices": devices,
-                "mode": mode,
-                "runs": len(rs),
-                "steps": rs[0]["steps"],
-                "prepare_seconds": med(lambda r: r["open_seconds"] + r["prepare_seconds"]),
-                "first_epoch_seconds": med(lambda r: r["epoch_seconds"][0]),
-                "epoch_seconds": med(lambda r: r["epoch_seconds"][-1]),
-                "peak_rss_mb": med(lambda r: r["peak_rss_mb"]),
-            }
-        )
-    return rows
+        n, devices, mode = key
+        rows[key] = {
+            "basins": n,
+            "devices": devices,
+            "mode": mode,
+            "runs": len(rs),
+            "steps": rs[0]["steps"],
+            "prepare_seconds": med(lambda r: r["open_seconds"] + r["prepare_seconds"]),
+            "first_epoch_seconds": med(lambda r: r["epoch_seconds"][0]),
+            "epoch_seconds": med(lambda r: r["epoch_seconds"][-1]),
+            "peak_rss_mb": med(lambda r: r["peak_rss_mb"]),
+        }
+    for (n, _, mode), row in rows.items():
+        for name, base in (
+            ("epoch_over_one_device", (n, "1", mode)),
+            ("epoch_over_in_memory", (n, "default", "memory")),
+        ):
+            other = rows.get(base)
+            ok = other is not None and other is not row
+            row[name] = row["epoch_seconds"] / other["epoch_seconds"] if ok else None
+    return sorted(
+        rows.values(),
+        key=lambda r: (r["basins"], r["mode"] != "memory", ORDER.get(r["devices"], 9)),
+    )
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
 
 def table(rows: list[dict]) -> str:
-    def same(r, devices, mode):
-        return next(
-            (
-                s
-                for s in rows
-                if (s["basins"], s["devices"], s["mode"]) == (r["basins"], devices, mode)
-            ),
-            None,
-        )
-
-    def ratio(r, base):
-        if base is None or base is r:
-            return ""
-        return f"{r['epoch_seconds'] / base['epoch_seconds']:.2f}"
-
     lines = [
         "| basins | data | devices | runs | steps/epoch | prepare (s) | 1st epoch (s) "
         "| epoch (s) | s/step | epoch / 1 device | epoch / in memory | peak memory (MB) |",
         "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    order = {"default": 0, "1": 1, "2": 2, "4": 4}
-    for r in sorted(
-        rows, key=lambda r: (r["basins"], r["mode"] != "memory", order.get(r["devices"], 9))
-    ):
+    for r in rows:
         lines.append(
             f"| {r['basins']} | {r['mode']} | {r['devices']} | {r['runs']} | {r['steps']} | "
             f"{r['prepare_seconds']:.1f} | {r['first_epoch_seconds']:.1f} | "
             f"{r['epoch_seconds']:.1f} | {r['epoch_seconds'] / r['steps']:.3f} | "
-            f"{ratio(r, same(r, '1', r['mode']))} | {ratio(r, same(r, 'default', 'memory'))} | "
+            f"{_ratio(r['epoch_over_one_device'])} | {_ratio(r['epoch_over_in_memory'])} | "
             f"{r['peak_rss_mb']:.0f} |"
         )
     return "\n".join(lines)
@@ -231,23 +230,22 @@ def table(rows: list[dict]) -> str:
 def summary(rows: list[dict]) -> str:
     """What the table says, computed from it: memory against basins, streamed against in
     memory, several devices against one."""
-    get = {(r["basins"], r["devices"], r["mode"]): r for r in rows}
     sizes = sorted({r["basins"] for r in rows})
-    gb = lambda r: r["peak_rss_mb"] / 1024  # noqa: E731
     lines = []
-    for mode, devices in (("stream", "default"), ("memory", "default")):
-        held = [get[n, devices, mode] for n in sizes if (n, devices, mode) in get]
+    for mode in ("stream", "memory"):
+        held = [r for r in rows if r["mode"] == mode and r["devices"] == "default"]
         if len(held) >= 2:
             a, b = held[0], held[-1]
-            per = (gb(b) - gb(a)) / (b["basins"] - a["basins"]) * 1000
+            gb_a, gb_b = a["peak_rss_mb"] / 1024, b["peak_rss_mb"] / 1024
+            per = (gb_b - gb_a) / (b["basins"] - a["basins"]) * 1000
             lines.append(
-                f"- Peak memory, {mode}: {gb(a):.2f} GB for {a['basins']} basins, {gb(b):.2f} GB "
+                f"- Peak memory, {mode}: {gb_a:.2f} GB for {a['basins']} basins, {gb_b:.2f} GB "
                 f"for {b['basins']} ({per:+.3f} GB per 1,000 more basins)."
             )
     slow = [
-        get[n, "default", "stream"]["epoch_seconds"] / get[n, "default", "memory"]["epoch_seconds"]
-        for n in sizes
-        if (n, "default", "stream") in get and (n, "default", "memory") in get
+        r["epoch_over_in_memory"]
+        for r in rows
+        if r["mode"] == "stream" and r["devices"] == "default" and r["epoch_over_in_memory"]
     ]
     if slow:
         lines.append(
@@ -257,9 +255,9 @@ def summary(rows: list[dict]) -> str:
         )
     for devices in ("2", "4"):
         ratios = {
-            n: get[n, devices, "stream"]["epoch_seconds"] / get[n, "1", "stream"]["epoch_seconds"]
-            for n in sizes
-            if (n, devices, "stream") in get and (n, "1", "stream") in get
+            r["basins"]: r["epoch_over_one_device"]
+            for r in rows
+            if r["mode"] == "stream" and r["devices"] == devices and r["epoch_over_one_device"]
         }
         if ratios:
             values = list(ratios.values())

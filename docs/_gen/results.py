@@ -538,35 +538,26 @@ def lstm_windows(results: Path) -> str:
 
 
 def scale(results: Path) -> str:
-    """Regional epochs and peak memory by basins, data held in memory or streamed, and devices."""
-    rows = load("scale.json", results)["rows"]
-    key = {"default": 0, "1": 1, "2": 2, "4": 4}
+    """Regional epochs and peak memory by basins, data held in memory or streamed, and devices
+    (rows in order, ratios computed by benchmarks/scale.py)."""
 
-    def base(r, devices, mode):
-        for s in rows:
-            if (s["basins"], s["devices"], s["mode"]) == (r["basins"], devices, mode):
-                return None if s is r else s
-        return None
+    def ratio(value):
+        return "" if value is None else f"{value:.2f}"
 
-    def ratio(r, b):
-        return "" if b is None else f"{r['epoch_seconds'] / b['epoch_seconds']:.2f}"
-
-    out = []
-    for r in sorted(rows, key=lambda r: (r["basins"], r["mode"] != "memory", key[r["devices"]])):
-        devices = "1 (thread pool)" if r["devices"] == "default" else r["devices"]
-        out.append(
-            [
-                r["basins"],
-                r["mode"],
-                devices,
-                r["steps"],
-                f"{r['prepare_seconds']:.0f}",
-                f"{r['epoch_seconds']:.1f}",
-                ratio(r, base(r, "1", r["mode"])),
-                ratio(r, base(r, "default", "memory")),
-                f"{r['peak_rss_mb'] / 1024:.2f}",
-            ]
-        )
+    out = [
+        [
+            r["basins"],
+            r["mode"],
+            "1 (thread pool)" if r["devices"] == "default" else r["devices"],
+            r["steps"],
+            f"{r['prepare_seconds']:.0f}",
+            f"{r['epoch_seconds']:.1f}",
+            ratio(r["epoch_over_one_device"]),
+            ratio(r["epoch_over_in_memory"]),
+            f"{r['peak_rss_mb'] / 1024:.2f}",
+        ]
+        for r in load("scale.json", results)["rows"]
+    ]
     header = [
         "basins",
         "data",

@@ -241,11 +241,15 @@ def open_dataset(
         ds = ds.transpose("basin", "time", ...)
         if not lazy:
             ds = ds.load()
-    except BaseException as err:
+    except DataError:
         opened.close()
-        if isinstance(err, DataError) or not isinstance(err, OSError | ValueError | RuntimeError):
-            raise
+        raise
+    except (OSError, ValueError, RuntimeError) as err:
+        opened.close()
         raise DataError(f"{path}: cannot read: {err}") from None
+    except BaseException:
+        opened.close()
+        raise
     if not lazy:
         opened.close()
     return ds

@@ -119,6 +119,19 @@ def shared_failure(what: str):
         raise DataError(f"process(es) {where} failed {what}: their error says why")
 
 
+def check_shares(counts: np.ndarray, what: str) -> None:
+    """A `DataError` (on every process alike) if a process has none of `what`, given every
+    process's count of it (`process_counts`)."""
+    if len(counts) > 1 and np.min(counts) == 0:
+        from ..data import DataError
+
+        empty = ", ".join(str(i) for i in np.flatnonzero(counts == 0))
+        raise DataError(
+            f"process(es) {empty} of {len(counts)} have no {what}: use fewer processes or "
+            "more basins"
+        )
+
+
 def local_batch(counts: np.ndarray, batch: int | None) -> int:
     """How many of each step's `batch` samples (None: all) this process contributes, an
     equal part from every process, given every process's sample `counts`
@@ -126,12 +139,7 @@ def local_batch(counts: np.ndarray, batch: int | None) -> int:
     processes = len(counts)
     n = int(np.sum(counts))
     size = n if batch is None else batch
-    if processes > 1 and np.min(counts) == 0:
-        empty = ", ".join(str(i) for i in np.flatnonzero(counts == 0))
-        raise ValueError(
-            f"process(es) {empty} of {processes} have no training samples: use fewer "
-            "processes or more basins"
-        )
+    check_shares(counts, "training samples")
     if size % processes:
         raise ValueError(
             f"batch_size {size} does not split over the {processes} processes: use a multiple "

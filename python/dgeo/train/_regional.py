@@ -450,22 +450,11 @@ def _streamed(subset: xr.Dataset, period, validation, o: RegionalOptions, search
     days = select_period(subset[["qobs"]], *period).sizes["time"]
     read = _stream.block_reader(subset, *period, 0, o.physics)
     n = subset.sizes["basin"]
-    basins = _feed.process_counts(n)  # the same on every process: they all raise, or none
-    if np.min(basins) == 0:
-        raise DataError(
-            f"{int(np.sum(basins))} basin(s) over {len(basins)} processes leave some with none: "
-            "use at most as many processes as basins"
-        )
+    _feed.check_shares(_feed.process_counts(n), "basins")  # before the survey reads them
     found = _stream.survey(read, n, days, o.window_days, o.stride_days, o.spinup_days)
-    windows = _feed.process_counts(len(found.basin))
-    if np.sum(windows) == 0:
+    # (a process whose basins have no window is refused by train_loop, on every process)
+    if np.sum(_feed.process_counts(len(found.basin))) == 0:
         raise DataError("no training window has observed discharge after spin-up")
-    if np.min(windows) == 0:
-        empty = ", ".join(str(i) for i in np.flatnonzero(windows == 0))
-        raise DataError(
-            f"the basins of process(es) {empty} have no training window with observed "
-            "discharge after spin-up: with several processes every share needs some"
-        )
     attributes = attribute_matrix(subset, o.attributes)
     moments = _stream._Moments(attributes.shape[1])
     moments.add(attributes)

@@ -162,9 +162,7 @@ def block_reader(ds: xr.Dataset, start, end, spinup_days: int, physics: Physical
 
     def read(index, first: int = 0, stop: int | None = None) -> Series:
         subset = ds.isel(basin=np.asarray(index))
-        if first == 0 and stop is None:
-            return regional_series(subset, start, end, spinup_days=spinup_days, physics=physics)
-        last = begin + pd.Timedelta(days=stop - 1)
+        last = end if stop is None else begin + pd.Timedelta(days=stop - 1)
         return regional_series(subset, begin + pd.Timedelta(days=first), last, physics=physics)
 
     return read
