@@ -60,6 +60,18 @@ def dgeo(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
     )
 
 
+def dgeo_here(capsys, *args) -> tuple[int, str]:
+    """`dgeo ARGS` in this process (`main`): (exit status, stderr). For the checks of what
+    happens before any training; `dgeo` (a fresh process) for what a user meets end to end,
+    at the cost of importing JAX again (~3 s)."""
+    capsys.readouterr()
+    try:
+        code = main([*map(str, args)])
+    except SystemExit as stop:  # argparse's --help and usage errors
+        code = stop.code
+    return code, capsys.readouterr().err
+
+
 def one_line_error(result: subprocess.CompletedProcess | tuple, *needles: str) -> str:
     """The single `dgeo: error:` line of a failed command (exit 2), checked to name `needles`."""
     code, err = (result.returncode, result.stderr) if hasattr(result, "stderr") else result
@@ -187,14 +199,14 @@ def test_failed_resume_leaves_the_record_and_names_the_changed_keys(trained):
         ),
     ],
 )
-def test_periods_and_basins_are_checked_before_training(tmp_path, changes, needles):
+def test_periods_and_basins_are_checked_before_training(tmp_path, capsys, changes, needles):
     mapping = {"data": "synthetic", **QUICK, "training": {"epochs": 100_000, "patience": 100_000}}
     for key, value in changes.items():
         mapping[key] = {**mapping[key], **value} if isinstance(value, dict) else value
     config = tmp_path / "bad.yml"
     config.write_text(yaml.safe_dump(mapping))
     start = time.monotonic()
-    result = dgeo("train", config, "--run-dir", tmp_path / "run", "--quiet", timeout=120)
+    result = dgeo_here(capsys, "train", config, "--run-dir", tmp_path / "run", "--quiet")
     one_line_error(result, *needles)
     assert time.monotonic() - start < 60  # no epoch was trained (100 000 would take minutes)
     assert not (tmp_path / "run").exists()
@@ -214,7 +226,9 @@ def test_periods_and_basins_are_checked_before_training(tmp_path, changes, needl
         (lambda ds: ds.drop_vars("srad"), ["periods.train", "required variable 'srad' is missing"]),
     ],
 )
-def test_data_the_test_period_lacks_is_found_before_training(netcdf_dir, tmp_path, edit, needles):
+def test_data_the_test_period_lacks_is_found_before_training(
+    netcdf_dir, tmp_path, capsys, edit, needles
+):
     import xarray as xr
 
     with xr.open_dataset(netcdf_dir / "data.nc") as ds:
@@ -222,7 +236,7 @@ def test_data_the_test_period_lacks_is_found_before_training(netcdf_dir, tmp_pat
     config = write_config(
         tmp_path / "gappy.yml", "gappy.nc", training={"epochs": 100_000, "patience": 100_000}
     )
-    result = dgeo("train", config, "--run-dir", tmp_path / "run", "--quiet", timeout=120)
+    result = dgeo_here(capsys, "train", config, "--run-dir", tmp_path / "run", "--quiet")
     one_line_error(result, *needles)
     assert not (tmp_path / "run").exists()
 
@@ -381,10 +395,10 @@ def test_ctrl_c_inside_jax_gc_callback_is_not_lost():
 
 
 @pytest.mark.slow
-def test_run_dir_that_cannot_be_created_is_one_line(tmp_path):
+def test_run_dir_that_cannot_be_created_is_one_line(tmp_path, capsys):
     (tmp_path / "occupied").write_text("a file, not a folder")
     config = write_config(tmp_path / "quick.yml", "synthetic")
-    result = dgeo("train", config, "--run-dir", tmp_path / "occupied" / "run", timeout=120)
+    result = dgeo_here(capsys, "train", config, "--run-dir", tmp_path / "occupied" / "run")
     one_line_error(result, str(tmp_path / "occupied" / "run"), "Not a directory")
 
 
@@ -443,7 +457,9 @@ def test_closed_pipe_is_one_line(netcdf_dir):
 
 
 @pytest.mark.slow
-def test_bad_input_is_one_line_never_a_traceback(tmp_path):
+def test_bad_input_is_one_line_never_a_traceback(tmp_path, capsys, unchecked):
+    """The first case in a fresh process, as a user meets it; the others in this one, without
+    the suite's type checker (which would stop the list given as a configuration first)."""
     (tmp_path / "list.yml").write_text("- data\n- synthetic\n")
     (tmp_path / "binary.yml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
     (tmp_path / "broken.yml").write_text("data: synthetic\nmodels: [physical\n")
@@ -457,8 +473,10 @@ def test_bad_input_is_one_line_never_a_traceback(tmp_path):
         (["evaluate", tmp_path / "not_a_run"], "is not a dgeo run directory"),
         (["data", "info", tmp_path / "missing.nc"], "no such file or folder"),
     ]
-    for args, needle in cases:
-        one_line_error(dgeo(*args, timeout=120), needle)
+    (args, needle), *others = cases
+    one_line_error(dgeo(*args, timeout=120), needle)
+    for args, needle in others:
+        one_line_error(dgeo_here(capsys, *args), needle)
 
 
 # 6. Version and help.
@@ -493,18 +511,27 @@ def test_every_command_and_option_has_help():
     assert {"dgeo train", "dgeo evaluate", "dgeo demo", "dgeo data download"} <= commands
 
 
-def test_download_help_says_what_from_where_how_big_and_that_it_resumes():
+def _help(capsys, *words) -> str:
+    """The text of `dgeo WORDS --help` (in this process; `test_version` runs a fresh one)."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main([*words, "--help"])
+    assert stop.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_download_help_says_what_from_where_how_big_and_that_it_resumes(capsys):
     from dgeo.data import CAMELS_US_ARCHIVES
 
-    text = dgeo("data", "download", "--help", timeout=120).stdout
+    text = _help(capsys, "data", "download")
     for archive in CAMELS_US_ARCHIVES:
         assert archive.filename in text and archive.url in text
     assert re.search(r"about \d+(\.\d+)? GB", text)
     assert "resumes" in text and "basin_mean_forcing" in text
 
 
-def test_train_help_points_to_the_example_configs():
-    text = dgeo("train", "--help", timeout=120).stdout
+def test_train_help_points_to_the_example_configs(capsys):
+    text = _help(capsys, "train")
     assert "examples/configs/" in text
     named = set(re.findall(r"\b(\w+\.yml)\b", text)) - {"config.yml"}
     assert named and all((EXAMPLES / name).is_file() for name in named), named
