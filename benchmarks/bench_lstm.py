@@ -5,6 +5,10 @@
       float32, dropout 0.4 before a linear head, mean squared error on the last day or on all
       days, hidden 64 and 256. Each side runs in a worker process of its own (`worker`); the
       two alternate, step by step; medians are reported, with dgeo's compile time. Default thread pools unless --threads.
+  python benchmarks/bench_lstm.py step --shape regional
+      The same at the regional LSTM's training shapes (regional_pub.yml: batches of 64 windows
+      of 2190 days, 5 forcings + 27 attributes, hidden 64, loss on all days): how fast an
+      epoch can be with these settings, whichever library steps it.
   python benchmarks/bench_lstm.py regional LABEL
       Seconds per epoch of the regional LSTM of examples/configs/regional_pub.yml on its 473
       basins x 30 years (3 epochs, the first, which compiles, not counted), through
@@ -37,6 +41,16 @@ CASES = [(64, "last"), (64, "all"), (256, "last"), (256, "all")]
 SCALE = ("1981-01-01", "2010-12-31")
 #: (window_days, stride_days, batch_size): today's default first.
 WINDOW_SETTINGS = [(2190, 1825, 64), (730, 365, 256), (1095, 730, 128)]
+#: name -> (batch, days, inputs, cases) of `step`: the issue's four cases, and one training
+#: step of the regional LSTM of regional_pub.yml.
+SHAPES = {"issue": (BATCH, DAYS, INPUTS, CASES), "regional": (64, 2190, 32, [(64, "all")])}
+
+
+def use_shape(name: str) -> list[tuple[int, str]]:
+    """Sets the module's BATCH, DAYS and INPUTS to shape `name`; its (hidden, loss on) cases."""
+    global BATCH, DAYS, INPUTS
+    BATCH, DAYS, INPUTS, cases = SHAPES[name]
+    return cases
 
 
 def dgeo_step(hidden: int, loss_on: str):
@@ -100,7 +114,7 @@ def torch_step(hidden: int, loss_on: str):
     return run, (torch.from_numpy, torch.from_numpy)
 
 
-def worker(side: str, hidden: int, loss_on: str, threads: int | None) -> None:
+def worker(side: str, hidden: int, loss_on: str, threads: int | None, shape: str) -> None:
     """One side in its own process: builds, compiles, then times one step per line read.
 
     Each side runs in a process of its own because two thread pools in one process (XLA's
@@ -108,6 +122,7 @@ def worker(side: str, hidden: int, loss_on: str, threads: int | None) -> None:
     one process and 0.34 s alone."""
     import sys
 
+    use_shape(shape)
     if threads:
         import torch
 
@@ -133,7 +148,7 @@ def _timed_step(process) -> float:
     return float(process.stdout.readline())
 
 
-def step_times(repeats: int, threads: int | None = None) -> dict:
+def step_times(repeats: int, threads: int | None = None, shape: str = "issue") -> dict:
     """Both sides, each in its own worker process, stepping in turn."""
     import subprocess
     import sys
@@ -143,10 +158,11 @@ def step_times(repeats: int, threads: int | None = None) -> dict:
 
     load = os.getloadavg()
     cases = []
-    for hidden, loss_on in CASES:
+    for hidden, loss_on in use_shape(shape):
         workers = {}
         for side in ("dgeo", "torch"):
             command = [sys.executable, __file__, "worker", side, str(hidden), loss_on]
+            command += ["--shape", shape]
             command += ["--threads", str(threads)] if threads else []
             workers[side] = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -285,12 +301,19 @@ def window_trial(minutes: float, basins: int, seed: int = 0) -> list[dict]:
     return out
 
 
+#: Section titles of the step results.
+TITLES = {
+    "step": "Default thread pools",
+    "step_regional_shape": "The regional LSTM's training step (regional_pub.yml), default thread pools",
+}
+
+
 def report(results: dict) -> str:
     lines = ["# dgeo's LSTM against torch.nn.LSTM", ""]
     for name in sorted(k for k in results if k.startswith("step")):
         step = results[name]
         lines += [
-            f"## {'Default thread pools' if name == 'step' else name.replace('_', ' ')}",
+            f"## {TITLES.get(name, name.replace('_', ' '))}",
             "",
             f"One Adam step, {step['batch']} windows x {step['days']} days x {step['inputs']} "
             f"inputs, float32, dropout {step['dropout']}, median of {step['repeats']} "
@@ -323,6 +346,18 @@ def report(results: dict) -> str:
                 f"{e['epoch_seconds']:.1f} | {e['first_epoch_seconds']:.1f} | "
                 f"{e['load_average_before'][0]:.1f} |"
             )
+        regional = results.get("step_regional_shape")
+        if regional:
+            c = regional["cases"][0]
+            lines += [
+                "",
+                f"One training step at this epoch's shapes takes dgeo {c['dgeo_step_s']:.3f} s and "
+                f"torch.nn.LSTM {c['torch_step_s']:.3f} s (speed ratio torch/dgeo "
+                f"{c['ratio_torch_over_dgeo']:.2f}, section above): with these settings (batches "
+                f"of {regional['batch']} windows of {regional['days']} days) the epoch would be "
+                "no shorter with torch's LSTM; a shorter epoch needs other windows and batches "
+                "(next section) or other hardware.",
+            ]
         lines.append("")
     trials = results.get("windows")
     if trials:
@@ -373,11 +408,13 @@ def main() -> None:
     s = sub.add_parser("step")
     s.add_argument("--repeats", type=int, default=7)
     s.add_argument("--threads", type=int, default=None)
+    s.add_argument("--shape", choices=list(SHAPES), default="issue")
     k = sub.add_parser("worker")
     k.add_argument("side", choices=["dgeo", "torch"])
     k.add_argument("hidden", type=int)
     k.add_argument("loss_on", choices=["last", "all"])
     k.add_argument("--threads", type=int, default=None)
+    k.add_argument("--shape", choices=list(SHAPES), default="issue")
     r = sub.add_parser("regional")
     r.add_argument("label")
     w = sub.add_parser("windows")
@@ -386,12 +423,13 @@ def main() -> None:
     w.add_argument("--seed", type=int, default=0, help="draws the basins")
     args = parser.parse_args()
     if args.mode == "worker":
-        return worker(args.side, args.hidden, args.loss_on, args.threads)
+        return worker(args.side, args.hidden, args.loss_on, args.threads, args.shape)
     path = RESULTS / "lstm.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     if args.mode == "step":
         name = "step" if not args.threads else f"step_{args.threads}_threads"
-        results[name] = step_times(args.repeats, args.threads)
+        name += "" if args.shape == "issue" else f"_{args.shape}_shape"
+        results[name] = step_times(args.repeats, args.threads, args.shape)
     elif args.mode == "regional":
         results.setdefault("regional_epoch", []).append(regional_epoch(args.label))
     else:
