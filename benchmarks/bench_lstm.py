@@ -7,8 +7,9 @@
       two alternate, step by step; medians are reported, with dgeo's compile time. Default thread pools unless --threads.
   python benchmarks/bench_lstm.py step --shape regional
       The same at the regional LSTM's training shapes (regional_pub.yml: batches of 64 windows
-      of 2190 days, 5 forcings + 27 attributes, hidden 64, loss on all days): how fast an
-      epoch can be with these settings, whichever library steps it.
+      of 2190 days, 5 forcings + 27 attributes, hidden 64): how fast an epoch can be with
+      these settings, whichever library steps it. The loss is the mean squared error on all
+      days, an approximation of training's NSE* loss with its spin-up days masked.
   python benchmarks/bench_lstm.py regional LABEL
       Seconds per epoch of the regional LSTM of examples/configs/regional_pub.yml on its 473
       basins x 30 years (3 epochs, the first, which compiles, not counted), through
@@ -354,9 +355,10 @@ def report(results: dict) -> str:
                 f"One training step at this epoch's shapes takes dgeo {c['dgeo_step_s']:.3f} s and "
                 f"torch.nn.LSTM {c['torch_step_s']:.3f} s (speed ratio torch/dgeo "
                 f"{c['ratio_torch_over_dgeo']:.2f}, section above): with these settings (batches "
-                f"of {regional['batch']} windows of {regional['days']} days) the epoch would be "
-                "no shorter with torch's LSTM; a shorter epoch needs other windows and batches "
-                "(next section) or other hardware.",
+                f"of {regional['batch']} windows of {regional['days']} days; the step's loss is "
+                "the mean squared error on all days, training's is NSE* after the spin-up days) "
+                "the epoch would be no shorter with torch's LSTM; a shorter epoch needs other "
+                "windows and batches (next section) or other hardware.",
             ]
         lines.append("")
     trials = results.get("windows")

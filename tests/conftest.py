@@ -16,14 +16,19 @@ from pathlib import Path
 # optimisation is turned down for it: compiles take ~30 % less time, and nothing here is timed
 # (speed is measured by benchmarks/). Subprocesses (the CLI, the notebooks' kernel) inherit it.
 # DGEO_TEST_FULL_OPTIMISATION=1 tests with XLA's defaults.
+# Each pytest-xdist worker inherits the flags of the process that started it: a flag already
+# there is not added again.
 if not os.environ.get("DGEO_TEST_FULL_OPTIMISATION"):
-    os.environ["XLA_FLAGS"] = " ".join(
-        [
-            os.environ.get("XLA_FLAGS", ""),
+    _flags = os.environ.get("XLA_FLAGS", "").split()
+    _flags += [
+        flag
+        for flag in (
             "--xla_backend_optimization_level=0",
             "--xla_llvm_disable_expensive_passes=true",
-        ]
-    ).strip()
+        )
+        if flag not in _flags
+    ]
+    os.environ["XLA_FLAGS"] = " ".join(_flags)
 
 import jax  # noqa: E402  (after XLA_FLAGS: read when the CPU backend starts)
 import jaxtyping  # noqa: E402

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import xarray as xr
@@ -153,9 +151,3 @@ def test_noise_is_multiplicative_lognormal():
 def test_bad_arguments_raise_naming_them(kwargs, name):
     with pytest.raises(ValueError, match=name):
         synthetic(**kwargs)
-
-
-def test_thirty_years_of_eight_basins_is_quick(default):
-    started = time.perf_counter()
-    synthetic(seed=1)
-    assert time.perf_counter() - started < 5.0

@@ -223,8 +223,9 @@ def _parse(mapping: dict) -> RunConfig:
     )
 
 
-def parse_config(mapping: dict, *, base: Path | None = None, quick: bool = False) -> RunConfig:
-    """Validate a configuration mapping; relative paths are taken from the folder `base`.
+def parse_config(mapping: object, *, base: Path | None = None, quick: bool = False) -> RunConfig:
+    """Validate a configuration mapping (any parsed YAML value: anything but a mapping is a
+    `ConfigError`); relative paths are taken from the folder `base`.
 
     With `quick`, the mapping's `quick:` overrides are applied (nested mappings merged key by
     key); they are validated either way, so a file whose quick variant is broken fails at
