@@ -539,8 +539,11 @@ def report(result: dict) -> str:
         "with SOURCEdefender (its pyproject lists `sourcedefender`); with torch imported first "
         "and sourcedefender 16.0.66 or 15.0.22 from PyPI, importing it fails: 'Failed to load "
         "encrypted file: ...batch_jacobian.pye. File may be corrupted or in an invalid format' "
-        "(checked 2026-12-01). So `HbvAdj` cannot run here, and the 20x target against it "
-        "cannot be measured.",
+        "(checked 2026-12-01). The wheels on PyPI: 1.3.4 lacks the module as well; 1.3.0, "
+        "yanked for 'Includes insecure pye file', ships `batch_jacobian.pye`, which fails to "
+        "load in the same way under sourcedefender 15.0.19, 15.0.22, 16.0.61, 16.0.63, 16.0.65 "
+        "and 16.0.66 and under Python 3.10, 3.11, 3.12 and 3.13 (checked 2026-12-02). So "
+        "`HbvAdj` cannot run here, and the 20x target against it cannot be measured.",
     ]
     return "\n".join(lines) + "\n"
 
