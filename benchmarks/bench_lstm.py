@@ -47,14 +47,7 @@ WINDOW_SETTINGS = [(2190, 1825, 64), (730, 365, 256), (1095, 730, 128)]
 SHAPES = {"issue": (BATCH, DAYS, INPUTS, CASES), "regional": (64, 2190, 32, [(64, "all")])}
 
 
-def use_shape(name: str) -> list[tuple[int, str]]:
-    """Sets the module's BATCH, DAYS and INPUTS to shape `name`; its (hidden, loss on) cases."""
-    global BATCH, DAYS, INPUTS
-    BATCH, DAYS, INPUTS, cases = SHAPES[name]
-    return cases
-
-
-def dgeo_step(hidden: int, loss_on: str):
+def dgeo_step(hidden: int, loss_on: str, inputs: int):
     import equinox as eqx
     import jax
     import jax.numpy as jnp
@@ -62,7 +55,7 @@ def dgeo_step(hidden: int, loss_on: str):
 
     from dgeo.nn import LSTM
 
-    model = LSTM(INPUTS, hidden=hidden, dropout=DROPOUT, key=jax.random.key(0))
+    model = LSTM(inputs, hidden=hidden, dropout=DROPOUT, key=jax.random.key(0))
     optimiser = optax.adam(LR)
     state = optimiser.init(eqx.filter(model, eqx.is_array))
 
@@ -87,13 +80,13 @@ def dgeo_step(hidden: int, loss_on: str):
     return run, (jnp.asarray, jnp.asarray)
 
 
-def torch_step(hidden: int, loss_on: str):
+def torch_step(hidden: int, loss_on: str, inputs: int):
     import torch
 
     class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.lstm = torch.nn.LSTM(INPUTS, hidden, batch_first=True)
+            self.lstm = torch.nn.LSTM(inputs, hidden, batch_first=True)
             self.dropout = torch.nn.Dropout(DROPOUT)
             self.head = torch.nn.Linear(hidden, 1)
 
@@ -123,7 +116,7 @@ def worker(side: str, hidden: int, loss_on: str, threads: int | None, shape: str
     one process and 0.34 s alone."""
     import sys
 
-    use_shape(shape)
+    batch, days, inputs, _ = SHAPES[shape]
     if threads:
         import torch
 
@@ -131,9 +124,9 @@ def worker(side: str, hidden: int, loss_on: str, threads: int | None, shape: str
 
         dgeo.xla_cpu_threads(threads) if side == "dgeo" else torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(BATCH, DAYS, INPUTS)).astype(np.float32)
-    y = rng.normal(size=(BATCH, DAYS)).astype(np.float32)
-    run, (cx, cy) = (dgeo_step if side == "dgeo" else torch_step)(hidden, loss_on)
+    x = rng.normal(size=(batch, days, inputs)).astype(np.float32)
+    y = rng.normal(size=(batch, days)).astype(np.float32)
+    run, (cx, cy) = (dgeo_step if side == "dgeo" else torch_step)(hidden, loss_on, inputs)
     x, y = cx(x), cy(y)
     for line in sys.stdin:
         if line.strip() != "step":
@@ -159,7 +152,8 @@ def step_times(repeats: int, threads: int | None = None, shape: str = "issue") -
 
     load = os.getloadavg()
     cases = []
-    for hidden, loss_on in use_shape(shape):
+    batch, days, inputs, shape_cases = SHAPES[shape]
+    for hidden, loss_on in shape_cases:
         workers = {}
         for side in ("dgeo", "torch"):
             command = [sys.executable, __file__, "worker", side, str(hidden), loss_on]
@@ -197,9 +191,9 @@ def step_times(repeats: int, threads: int | None = None, shape: str = "issue") -
         cases.append(case)
     default = os.cpu_count()
     return {
-        "batch": BATCH,
-        "days": DAYS,
-        "inputs": INPUTS,
+        "batch": batch,
+        "days": days,
+        "inputs": inputs,
         "dropout": DROPOUT,
         "repeats": repeats,
         "threads": {"torch": threads or torch.get_num_threads(), "xla": threads or default},

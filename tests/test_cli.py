@@ -63,24 +63,26 @@ def dgeo(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
     )
 
 
-def dgeo_here(capfd, *args) -> tuple[int, str]:
-    """`dgeo ARGS` in this process (`main`): (exit status, stderr, file descriptor 2 included,
-    where XLA writes). For the checks of what happens before any training; `dgeo` (a fresh
-    process) for what a user meets end to end, at the cost of importing JAX again (~3 s).
+def dgeo_here(capfd, *args) -> subprocess.CompletedProcess:
+    """`dgeo ARGS` in this process (`main`), answered as `dgeo` answers (stdout and stderr
+    read from the file descriptors, where XLA writes too). For the checks of what happens
+    before any training and the help texts; `dgeo` (a fresh process) for what a user meets
+    end to end, at the cost of importing JAX again (~3 s).
 
     Python's default warning filters apply, as in a user's process (pytest shows every
     DeprecationWarning, which `main` would pass on as `dgeo: warning:` lines)."""
     capfd.readouterr()
     with warnings.catch_warnings():
         warnings.resetwarnings()
-        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
+        quiet = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+        for category in quiet:
             warnings.simplefilter("ignore", category)
-        warnings.simplefilter("ignore", ResourceWarning)
         try:
             code = main([*map(str, args)])
         except SystemExit as stop:  # argparse's --help and usage errors
             code = stop.code
-    return code, capfd.readouterr().err
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
 
 
 @pytest.fixture
@@ -541,11 +543,9 @@ def test_every_command_and_option_has_help():
 
 def _help(capfd, *words) -> str:
     """The text of `dgeo WORDS --help` (in this process; `test_version` runs a fresh one)."""
-    capfd.readouterr()
-    with pytest.raises(SystemExit) as stop:
-        main([*words, "--help"])
-    assert stop.value.code == 0
-    return capfd.readouterr().out
+    result = dgeo_here(capfd, *words, "--help")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def test_download_help_says_what_from_where_how_big_and_that_it_resumes(capfd):
