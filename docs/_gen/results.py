@@ -447,6 +447,7 @@ def hbv_speed(results: Path) -> str:
     sides = {
         "dgeo": "dgeo.Hbv",
         "dgeo-1": "dgeo.Hbv, 1 XLA thread",
+        "dgeo-2dev": "dgeo.Hbv, basins split over 2 CPU devices",
         "dgeo-ode": "dgeo.HbvOde, implicit Euler",
         "hydrodl2": "hydrodl2 Hbv",
     }
