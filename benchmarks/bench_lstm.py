@@ -10,11 +10,13 @@
       of 2190 days, 5 forcings + 27 attributes, hidden 64): how fast an epoch can be with
       these settings, whichever library steps it. The loss is the mean squared error on all
       days, an approximation of training's NSE* loss with its spin-up days masked.
-  python benchmarks/bench_lstm.py regional LABEL
+  python benchmarks/bench_lstm.py regional LABEL [--devices N]
       Seconds per epoch of the regional LSTM of examples/configs/regional_pub.yml on its 473
       basins x 30 years (3 epochs, the first, which compiles, not counted), through
       `dgeo.train.train_regional`. Run it under two dgeo versions to compare them:
       PYTHONPATH=OLD/python python benchmarks/bench_lstm.py regional before
+      --devices N splits each batch over N single-threaded CPU devices (the `dgeo` command's
+      --devices), one per core.
   python benchmarks/bench_lstm.py windows [--minutes 6] [--basins 120]
       Does a shorter window with larger batches train the regional LSTM to the same
       validation NSE in less wall time? Trains each setting of WINDOW_SETTINGS for the same
@@ -211,15 +213,22 @@ def regional_config():
     return load_data(config), regional_options(config)["regional_lstm"]
 
 
-def regional_epoch(label: str) -> dict:
-    import dgeo
-    from dgeo.train import train_regional
+def regional_epoch(label: str, devices: int = 1) -> dict:
+    """`devices` > 1: the batches split over that many single-threaded CPU devices
+    (`dgeo.cpu_devices`, `dgeo.train.data_parallel`), as the `dgeo` command's --devices."""
+    import contextlib
 
+    import dgeo
+    from dgeo.train import data_parallel, train_regional
+
+    if devices > 1:
+        dgeo.cpu_devices(devices)
     load = os.getloadavg()
     ds, options = regional_config()
     options = dataclasses.replace(options, epochs=3)
     basins = ds["basin"].values
-    fit = train_regional(ds, "regional_lstm", basins, SCALE, options, label=f"LSTM ({label})")
+    with data_parallel() if devices > 1 else contextlib.nullcontext():
+        fit = train_regional(ds, "regional_lstm", basins, SCALE, options, label=f"LSTM ({label})")
     later = [h["seconds"] for h in fit.history[1:]]
     return {
         "label": label,
@@ -229,6 +238,7 @@ def regional_epoch(label: str) -> dict:
         "hidden": options.hidden,
         "window_days": options.window_days,
         "batch_size": options.batch_size,
+        "devices": devices,
         "epoch_seconds": float(np.median(later)),
         "first_epoch_seconds": fit.history[0]["seconds"],
         "load_average_before": load,
@@ -332,13 +342,14 @@ def report(results: dict) -> str:
         lines += [
             "## Regional LSTM epoch, 473 basins x 30 years",
             "",
-            "| dgeo | hidden | window (d) | batch | epoch (s) | first epoch, with compile (s) | load avg |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| dgeo | hidden | window (d) | batch | CPU devices | epoch (s) | first epoch, with "
+            "compile (s) | load avg |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for e in epochs:
             lines.append(
                 f"| {e['label']} | {e['hidden']} | {e['window_days']} | {e['batch_size']} | "
-                f"{e['epoch_seconds']:.1f} | {e['first_epoch_seconds']:.1f} | "
+                f"{e.get('devices', 1)} | {e['epoch_seconds']:.1f} | {e['first_epoch_seconds']:.1f} | "
                 f"{e['load_average_before'][0]:.1f} |"
             )
         regional = results.get("step_regional_shape")
@@ -353,6 +364,18 @@ def report(results: dict) -> str:
                 "the mean squared error on all days, training's is NSE* after the spin-up days) "
                 "the epoch would be no shorter with torch's LSTM; a shorter epoch needs other "
                 "windows and batches (next section) or other hardware.",
+            ]
+        split = [e for e in epochs if e.get("devices", 1) > 1]
+        if split:
+            e = split[-1]
+            lines += [
+                "",
+                f"Nor does using the two cores as two single-threaded CPU devices ({e['label']}: "
+                f"each batch split over {e['devices']}, `--devices {e['devices']}`): "
+                f"{e['epoch_seconds']:.1f} s an epoch. Unlike δHBV's elementwise daily loop "
+                "(benchmarks/results/hbv_speed.md), the LSTM's step already gains from XLA's "
+                "default thread pool over both cores (the one-thread steps above are slower), "
+                "and one thread per device loses that.",
             ]
         lines.append("")
     trials = results.get("windows")
@@ -413,6 +436,9 @@ def main() -> None:
     k.add_argument("--shape", choices=list(SHAPES), default="issue")
     r = sub.add_parser("regional")
     r.add_argument("label")
+    r.add_argument(
+        "--devices", type=int, default=1, help="split each batch over N single-threaded CPU devices"
+    )
     w = sub.add_parser("windows")
     w.add_argument("--minutes", type=float, default=6.0)
     w.add_argument("--basins", type=int, default=120)
@@ -427,7 +453,8 @@ def main() -> None:
         name += "" if args.shape == "issue" else f"_{args.shape}_shape"
         results[name] = step_times(args.repeats, args.threads, args.shape)
     elif args.mode == "regional":
-        results.setdefault("regional_epoch", []).append(regional_epoch(args.label))
+        epoch = regional_epoch(args.label, args.devices)
+        results.setdefault("regional_epoch", []).append(epoch)
     else:
         # Trials of other seeds are kept; this seed's are replaced.
         kept = [t for t in results.get("windows", []) if t.get("seed", 0) != args.seed]
