@@ -118,8 +118,8 @@ def dgeo_side(data: dict, dynamic: tuple[str, ...], ode: bool, split: bool = Fal
     worker made them with `dgeo.cpu_devices`). The inputs are then placed on the devices
     once, before any timing, as a training loop holds its data (otherwise every call would
     first move the (days, basins, nmul) dynamic parameters from one device to both): the
-    basins are padded to a multiple of the devices with copies of the last one, which the
-    loss weighs 0, so loss and gradient are those of the 671 basins."""
+    basins are padded to a multiple of the devices with copies of the last one, given weight
+    0 in the loss, so loss and gradient are those of the real basins."""
     import jax
     import jax.numpy as jnp
     from jax.sharding import NamedSharding
@@ -183,6 +183,8 @@ def dgeo_side(data: dict, dynamic: tuple[str, ...], ode: bool, split: bool = Fal
 
     def loss(logits):
         error = discharge(logits) - basins_axis(target, 1)
+        if width == basins:
+            return jnp.mean(error**2)
         return jnp.sum(basins_axis(weight, 1) * error**2) / (error.shape[0] * basins)
 
     forward, gradient = jax.jit(discharge), jax.jit(jax.value_and_grad(loss))
@@ -385,7 +387,7 @@ def measure(sides, path, dynamic, repeats, scratch) -> dict:
 #: Prints one line per attempt: as shipped, then with the attribute its forward reads but
 #: never sets, then whether its NewtonSolve defines a backward. Never part of a timing.
 HBV_ADJ_PROBE = """
-import sys, types, torch
+import json, sys, types, torch
 name = "hydrodl2.core.calc.batch_jacobian"
 stub = types.ModuleType(name)
 def batchJacobian(y, x, graphed=False):
@@ -399,17 +401,19 @@ sys.modules[name] = stub
 from hydrodl2.models.hbv import hbv_adj
 torch.manual_seed(0)
 x = torch.rand(30, 3, 3) * torch.tensor([10.0, 5.0, 3.0])
-for patch in (False, True):
+out = {}
+for key, patch in (("with_stand_in", False), ("with_stand_in_and_attribute", True)):
     model = hbv_adj.HbvAdj(device=torch.device("cpu"))
     if patch:
         model.rout_params_name = list(model.routing_param_names)
     params = torch.randn(30, 3, model.learnable_param_count, requires_grad=True)
     try:
         model({"x_phy": x}, params)["flow_sim"].sum().backward()
-        print("runs")
+        out[key] = "runs"
     except Exception as e:
-        print(f"{type(e).__name__}: {e}")
-print("defines backward" if "backward" in vars(hbv_adj.NewtonSolve) else "no backward")
+        out[key] = f"{type(e).__name__}: {e}"
+out["newton_solve_backward"] = "backward" in vars(hbv_adj.NewtonSolve)
+print(json.dumps(out))
 """
 
 
@@ -426,16 +430,12 @@ def hbv_adj_evidence() -> dict:
     lines = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True
     ).stdout.splitlines()
-    probe = subprocess.run(
-        [sys.executable, "-c", HBV_ADJ_PROBE], capture_output=True, text=True
-    ).stdout.splitlines()
-    return {
-        "hydrodl2_core_calc": lines[0],
-        "import_error": lines[1],
-        "with_stand_in": probe[0] if probe else "probe failed",
-        "with_stand_in_and_attribute": probe[1] if len(probe) > 1 else "probe failed",
-        "newton_solve_backward": probe[2] if len(probe) > 2 else "probe failed",
-    }
+    probe = subprocess.run([sys.executable, "-c", HBV_ADJ_PROBE], capture_output=True, text=True)
+    try:
+        outcome = json.loads(probe.stdout.splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        outcome = {"probe_failed": f"rc {probe.returncode}: {probe.stderr[-500:]}"}
+    return {"hydrodl2_core_calc": lines[0], "import_error": lines[1], **outcome}
 
 
 def main(basins: int, days: int, repeats: int, quick: bool, cases=None, name=None) -> dict:
@@ -620,31 +620,50 @@ def report(result: dict) -> str:
         "load in the same way under sourcedefender 15.0.19, 15.0.22, 16.0.61, 16.0.63, 16.0.65 "
         "and 16.0.66 and under Python 3.10, 3.11, 3.12 and 3.13 (checked 2026-12-02).",
     ]
-    if "with_stand_in" in adj:
-        lines[-1] += (
-            " Nor does `HbvAdj` run when the missing module is stood in for (`HBV_ADJ_PROBE`: "
-            "a `batchJacobian` written here from its call sites, torch.autograd row by row): "
-            f"its forward raises `{adj['with_stand_in']}` (it reads `self.rout_params_name`, "
-            "which it never sets; it sets `routing_param_names`); with that attribute "
-            f"supplied, `{adj['with_stand_in_and_attribute']}` (`NewtonSolve.forward` calls "
-            "`G(x, p, p2, t, auxG)`, five arguments, and `MOL.forward` takes six); and its "
-            "`NewtonSolve` autograd function has "
-            + (
-                "a backward"
-                if adj["newton_solve_backward"] == "defines backward"
-                else "no "
-                "backward (the `backward` method is indented inside `forward`, after its "
-                "`return`), so no gradient could flow through it either"
-            )
-            + ". The same three defects are in the hbv_adj.py of the 1.3.0 and 1.3.4 wheels "
-            "and of mhpi/hydrodl2 at 3654240 (checked 2026-12-02). So `HbvAdj` cannot run "
-            "here, and the 20x target against it cannot be measured."
-        )
-    else:
-        lines[-1] += (
-            " So `HbvAdj` cannot run here, and the 20x target against it cannot be measured."
-        )
+    lines[-1] += stand_in_report(adj)
     return "\n".join(lines) + "\n"
+
+
+def stand_in_report(adj: dict) -> str:
+    """What `HBV_ADJ_PROBE` found, in words; the known defects explained only where the
+    probe saw them."""
+    if "with_stand_in" not in adj:
+        failed = adj.get("probe_failed", "not run")
+        return f" The stand-in probe gave no result ({failed}). So `HbvAdj` cannot run here."
+    first, second = adj["with_stand_in"], adj["with_stand_in_and_attribute"]
+    text = (
+        " With the missing module stood in for (`HBV_ADJ_PROBE`: a `batchJacobian` written "
+        f"here from its call sites, torch.autograd row by row), its forward gives `{first}`"
+    )
+    if first.startswith("AttributeError") and "rout_params_name" in first:
+        text += (
+            " (it reads `self.rout_params_name`, which it never sets; it sets "
+            "`routing_param_names`)"
+        )
+    text += f"; with that attribute supplied, `{second}`"
+    if second.startswith("TypeError") and "auxG" in second:
+        text += (
+            " (`NewtonSolve.forward` calls `G(x, p, p2, t, auxG)`, five arguments, and "
+            "`MOL.forward` takes six)"
+        )
+    backward = adj["newton_solve_backward"]
+    if isinstance(backward, str):  # results written before it was a boolean
+        backward = backward == "defines backward"
+    if backward:
+        text += "; its `NewtonSolve` defines a backward"
+    else:
+        text += (
+            "; and its `NewtonSolve` autograd function defines no backward (the `backward` "
+            "method is indented inside `forward`, after its `return`), so no gradient could "
+            "flow through it either"
+        )
+    text += (
+        ". The same three defects are in the hbv_adj.py of the 1.3.0 and 1.3.4 wheels and of "
+        "mhpi/hydrodl2 at 3654240 (checked 2026-12-02)."
+    )
+    if first == "runs" or second == "runs":
+        return text
+    return text + " So `HbvAdj` cannot run here, and the 20x target against it cannot be measured."
 
 
 def _ratios(gradient_s: dict) -> dict:
@@ -768,7 +787,7 @@ def render(
         kept = [
             c
             for c in result.get("controls", [])
-            if (c["dgeo_gradient_s"], c["hydrodl2_gradient_s"]) != control
+            if (c.get("dgeo_gradient_s"), c.get("hydrodl2_gradient_s")) != control
         ]
         result["controls"] = [*kept, entry]
     if control_run:
@@ -786,7 +805,10 @@ def render(
             for row in run["rows"]
             if "hydrodl2" in row
         ]
-        kept = [c for c in result.get("controls", []) if c.get("how") != how]
+        for key in ("basins", "days", "nmul", "dtype"):
+            if run[key] != result[key]:
+                raise SystemExit(f"{control_run}: {key} {run[key]} differs from this run's")
+        kept = [c for c in result.get("controls", []) if c.get("started") != run["started"]]
         result["controls"] = kept + entries
     if before:
         earlier = json.loads(Path(before).read_text())
@@ -820,7 +842,8 @@ if __name__ == "__main__":
     parser.add_argument("--before", help="with --render: an earlier run's hbv_speed.json")
     parser.add_argument("--change", help="with --before: what changed since that run")
     parser.add_argument("--note", help="with --render: a paragraph for the report")
-    parser.add_argument(
+    controls = parser.add_mutually_exclusive_group()
+    controls.add_argument(
         "--control",
         nargs=2,
         type=float,
@@ -828,7 +851,7 @@ if __name__ == "__main__":
         help="with --render: record a control run of the static case (dgeo.Hbv's and "
         "hydrodl2's gradient seconds); the target is met only if it holds there too",
     )
-    parser.add_argument(
+    controls.add_argument(
         "--control-run",
         help="with --render: a control run's results file (--cases ... --name ...); the "
         "target must hold in each of its cases too",
@@ -855,6 +878,8 @@ if __name__ == "__main__":
             args.control_run,
         )
         sys.exit()
+    if args.cases and not args.name:
+        parser.error("--cases needs --name, so that hbv_speed.json is not overwritten")
     if args.quick:
         args.basins, args.repeats = min(args.basins, 20), min(args.repeats, 2)
     main(args.basins, args.days, args.repeats, args.quick, args.cases, args.name)
