@@ -31,7 +31,7 @@ Writes benchmarks/results/hbv_speed.json and hbv_speed.md (`--quick`: hbv_speed_
 
 Usage: python benchmarks/bench_hbv.py [--quick] [--basins 671] [--days 730] [--repeats 5]
        python benchmarks/bench_hbv.py --render [--before EARLIER.json --change TEXT] [--note TEXT]
-           [--control DGEO_S HYDRODL2_S --control-side SIDE | --control-run RUN.json]
+           [--control DGEO_S HYDRODL2_S | --control-run RUN.json]
            [--control-how TEXT]
            (rewrites hbv_speed.md from hbv_speed.json; --before attaches an earlier run's
            results, e.g. of the code before a change, as a before/after table; --control
@@ -183,8 +183,6 @@ def dgeo_side(data: dict, dynamic: tuple[str, ...], ode: bool, split: bool = Fal
 
     def loss(logits):
         error = discharge(logits) - basins_axis(target, 1)
-        if width == basins:
-            return jnp.mean(error**2)
         return jnp.sum(basins_axis(weight, 1) * error**2) / (error.shape[0] * basins)
 
     forward, gradient = jax.jit(discharge), jax.jit(jax.value_and_grad(loss))
@@ -495,7 +493,7 @@ def main(basins: int, days: int, repeats: int, quick: bool, cases=None, name=Non
                 s: (round(row[s]["forward_s"], 3), round(row[s]["gradient_s"], 3)) for s in sides
             }
             print(label, summary, row.get("agreement", ""), flush=True)
-            result["target"] = target(result["rows"], result.get("controls", []))
+            result["target"] = target(result["rows"], [])
             RESULTS.mkdir(parents=True, exist_ok=True)
             (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
             (RESULTS / f"{name}.md").write_text(report(result))
@@ -646,10 +644,7 @@ def stand_in_report(adj: dict) -> str:
             " (`NewtonSolve.forward` calls `G(x, p, p2, t, auxG)`, five arguments, and "
             "`MOL.forward` takes six)"
         )
-    backward = adj["newton_solve_backward"]
-    if isinstance(backward, str):  # results written before it was a boolean
-        backward = backward == "defines backward"
-    if backward:
+    if adj["newton_solve_backward"]:
         text += "; its `NewtonSolve` defines a backward"
     else:
         text += (
@@ -692,22 +687,14 @@ def target(rows: list[dict], controls: list[dict]) -> list[str]:
         ]
         best = [max(mine.values())]
         for c in controls:
-            if c.get("case", "static") != case:
+            if c["case"] != case:
                 continue
-            if "gradient_s" in c:  # a whole control run (--control-run): each of its sides
-                theirs = _ratios(c["gradient_s"])
-                best.append(max(theirs.values()))
-                runs.append(
-                    f"control run, {c['how']}: "
-                    + ", ".join(f"{v:.0f}x ({LABELS[k]})" for k, v in theirs.items())
-                    + f"; hydrodl2 {c['gradient_s']['hydrodl2']:.1f} s"
-                )
-                continue
-            ratio = c["hydrodl2_gradient_s"] / c["dgeo_gradient_s"]
-            best.append(ratio)
+            theirs = _ratios(c["gradient_s"])
+            best.append(max(theirs.values()))
             runs.append(
-                f"control run, {c['how']}: {ratio:.0f}x ({LABELS[c.get('side', 'dgeo')]} "
-                f"{c['dgeo_gradient_s']:.3f} s, hydrodl2 {c['hydrodl2_gradient_s']:.1f} s)"
+                f"control run, {c['how']}: "
+                + ", ".join(f"{v:.0f}x ({LABELS[k]})" for k, v in theirs.items())
+                + f"; hydrodl2 {c['gradient_s']['hydrodl2']:.1f} s"
             )
         held = sum(r >= TARGET for r in best)
         if held == len(best):
@@ -762,14 +749,14 @@ def render(
     note: str | None,
     control: tuple[float, float] | None = None,
     how: str | None = None,
-    side: str = "dgeo",
     control_run: str | None = None,
 ) -> None:
     """Rewrite hbv_speed.md from hbv_speed.json, attaching an earlier run's results
     (`before`, a results file of this script) as the state before `change`, a `note`
     (what the numbers alone do not say: profiles, the load's cause), and a `control` run of
-    the static case, (dgeo.Hbv, hydrodl2) gradient seconds run as `how` says, which the
-    target must hold in too."""
+    the static case, (dgeo.Hbv, hydrodl2) gradient seconds run as `how` says, or a
+    `control_run` (a results file of this script: every side of every case); the target
+    must hold in each control too."""
     path = RESULTS / "hbv_speed.json"
     result = json.loads(path.read_text())
     if note:
@@ -779,16 +766,9 @@ def render(
         entry = {
             "case": "static",
             "how": how or "dgeo.Hbv and hydrodl2 only",
-            "side": side,
-            "dgeo_gradient_s": dgeo_s,
-            "hydrodl2_gradient_s": hydrodl2_s,
-            "hydrodl2_over_dgeo_gradient": hydrodl2_s / dgeo_s,
+            "gradient_s": {"dgeo": dgeo_s, "hydrodl2": hydrodl2_s},
         }
-        kept = [
-            c
-            for c in result.get("controls", [])
-            if (c.get("dgeo_gradient_s"), c.get("hydrodl2_gradient_s")) != control
-        ]
+        kept = [c for c in result.get("controls", []) if c != entry]
         result["controls"] = [*kept, entry]
     if control_run:
         run = json.loads(Path(control_run).read_text())
@@ -859,12 +839,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--control-how", help="with --control or --control-run: how the control was run"
     )
-    parser.add_argument(
-        "--control-side",
-        default="dgeo",
-        choices=["dgeo", "dgeo-1", "dgeo-2dev"],
-        help="with --control: the dgeo side whose time DGEO_S is",
-    )
     args = parser.parse_args()
     if args.render:
         control = tuple(args.control) if args.control else None
@@ -874,7 +848,6 @@ if __name__ == "__main__":
             args.note,
             control,
             args.control_how,
-            args.control_side,
             args.control_run,
         )
         sys.exit()

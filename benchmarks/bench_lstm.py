@@ -353,7 +353,8 @@ def report(results: dict) -> str:
                 f"{e['load_average_before'][0]:.1f} |"
             )
         regional = results.get("step_regional_shape")
-        last = [e["epoch_seconds"] for e in epochs if e.get("devices", 1) == 1][-1]
+        # the last epoch on one device: the reference of the two paragraphs below
+        last = next(e["epoch_seconds"] for e in reversed(epochs) if e.get("devices", 1) == 1)
         if regional:
             c = regional["cases"][0]
             lines += [
