@@ -246,6 +246,32 @@ def _held_out_snow(run: Run) -> dict:
     return summary | {"period": [start, end], "swe": "camels_us_swe.nc:swe_ua"}
 
 
+def _per_basin(both: xr.Dataset, runs: list[Run]) -> pd.DataFrame:
+    """Every model's test metrics in every basin (and, for a PUB run, the fold that held the
+    basin out): what the CDF and aridity figures are drawn from, kept in benchmarks/results
+    so that they can be redrawn and compared without the run folders (runs/ is not kept)."""
+    models, basins = both["model"].values.astype(str), both["basin"].values.astype(str)
+    columns = {"model": np.repeat(models, len(basins)), "basin": np.tile(basins, len(models))}
+    for m in METRICS:
+        columns[m] = both["metrics"].sel(metric=m).transpose("model", "basin").values.ravel()
+    frame = pd.DataFrame(columns)
+    folds = [
+        pd.DataFrame(
+            {
+                "model": str(r.results["model"].values[0]),
+                "basin": r.results["basin"].values,
+                "fold": r.results["fold"].values,
+            }
+        )
+        for r in runs
+        if "fold" in r.results.coords
+    ]
+    if folds:
+        frame = frame.merge(pd.concat(folds), on=["model", "basin"], how="left")
+        frame = frame[["model", "basin", "fold", *METRICS]]
+    return frame.sort_values(["model", "basin"])
+
+
 def _group(out: Path, group: str, runs: list[Run], report: dict, md: list[str]) -> None:
     """Table, aridity classes, CDF figure and (temporal) snow/ET/BFI of one experiment."""
     both = _combined(runs)
@@ -262,6 +288,9 @@ def _group(out: Path, group: str, runs: list[Run], report: dict, md: list[str]) 
             report.setdefault(f"{group}_compare", {})[other] = evaluate.compare_models(
                 both, DHBV, both, other
             )
+    _per_basin(both, runs).to_csv(
+        out / f"regional_dhbv_{group}_per_basin.csv", index=False, float_format="%.5g"
+    )
     plot.save(plot.nse_cdf(both), out / f"regional_dhbv_{group}_nse_cdf.png")
     _aridity_figure(classes, out / f"regional_dhbv_{group}_by_aridity.png", group)
     md += [f"## {group}", "", _md_table(table), "", "By aridity (PET/P):", ""]
@@ -408,6 +437,36 @@ def _drop_group(out: Path, group: str, report: dict) -> None:
         stale.unlink()
 
 
+def _sections(text: str) -> dict[str, str]:
+    """A tables file's text by `## ` section (the key "" holds what comes before the first)."""
+    out, key = {"": []}, ""
+    for line in text.splitlines():
+        if line.startswith("## "):
+            key = line[3:].split(" ")[0]
+            out[key] = []
+        out[key].append(line)
+    return {k: "\n".join(v) for k, v in out.items()}
+
+
+def _kept_sections(path: Path, text: str, unrun: list[str]) -> str:
+    """`text`, with the earlier file's sections of the groups that have no run folder now
+    (`unrun`, e.g. "temporal" for temporal and temporal_finished_folds) kept, not dropped:
+    the file then still reports every experiment when only some were rerun here."""
+    if not path.is_file() or not unrun:
+        return text
+    old, new = _sections(path.read_text()), _sections(text)
+    kept = {k: v for k, v in old.items() if k and k not in new and k.split("_")[0] in unrun}
+    new |= kept
+    order = [*GROUPS, "daymet", "scale"]
+    rank = {
+        k: (order.index(k.split("_")[0]) if k.split("_")[0] in order else len(order))
+        for k in new
+        if k
+    }
+    body = [new[k] for k in sorted(rank, key=lambda k: (rank[k], k))]
+    return "\n".join([new[""], *body]).rstrip("\n") + "\n"
+
+
 def report(out: Path, quick: bool, measured: dict | None) -> None:
     """Every result file whose runs have (partly) finished."""
     runs = {name: _load(name, quick) for name in EXPERIMENTS}
@@ -445,7 +504,12 @@ def report(out: Path, quick: bool, measured: dict | None) -> None:
             "```",
         ]
     write(path, value)
-    write(out / "regional_dhbv_tables.md", "\n".join(md))
+    tables = out / "regional_dhbv_tables.md"
+    unrun = [
+        g for g, prefix in GROUPS.items() if not any(runs[n] for n in runs if n.startswith(prefix))
+    ]
+    unrun += [] if runs["daymet"] is not None else ["daymet"]
+    write(tables, _kept_sections(tables, "\n".join(md), unrun))
 
 
 def main(names: list[str], quick: bool, resume: bool, analyse_only: bool) -> None:

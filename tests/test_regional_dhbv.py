@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -127,3 +129,20 @@ def test_regional_dhbv_driver_quick(tmp_path, monkeypatch, caravan_nc):
     for figure in ("temporal_nse_cdf", "temporal_by_aridity", "pub_nse_cdf"):
         assert (out / f"regional_dhbv_{figure}.png").is_file()
     assert (out / "regional_dhbv_temporal_et_bfi.csv").is_file()
+    # Per-basin metrics, what the figures are drawn from, kept beside them: PUB with folds.
+    pub = pd.read_csv(out / "regional_dhbv_pub_per_basin.csv", dtype={"basin": str})
+    assert list(pub.columns) == ["model", "basin", "fold", "nse", "kge", "fhv", "flv"]
+    assert len(pub) == 6 and pub["fold"].notna().all() and pub["nse"].notna().all()
+    temporal = pd.read_csv(out / "regional_dhbv_temporal_per_basin.csv", dtype={"basin": str})
+    assert set(temporal["model"]) == {"dhbv_dynamic", "regional_hybrid"}
+    both = temporal.pivot(index="basin", columns="model", values="nse")
+    assert np.isclose(
+        both["dhbv_dynamic"].median(), value["temporal"]["dhbv_dynamic"]["nse"]["median"]
+    )
+    # Analysing again with only the PUB run left keeps the temporal tables.
+    shutil.rmtree(tmp_path / "temporal_dhbv_quick")
+    shutil.rmtree(tmp_path / "temporal_hybrid_quick")
+    driver.main([], quick=True, resume=False, analyse_only=True)
+    tables = (out / "regional_dhbv_tables.md").read_text()
+    assert "## temporal" in tables and "## pub" in tables
+    assert tables.index("## temporal") < tables.index("## pub")
