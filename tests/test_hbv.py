@@ -385,6 +385,10 @@ def test_bad_input_is_named(camels):
         Hbv(nmul=2.0)
     with pytest.raises(ValueError, match=r"no parameter 'beta' to vary by day.*BETA, FC"):
         Hbv(dynamic=("beta",))
+    with pytest.raises(ValueError, match=r"Hbv cannot vary \['route_a'\] by day"):
+        Hbv(dynamic=("BETA", "route_a"))
+    with pytest.raises(ValueError, match=r"HbvOde cannot vary \['route_b'\] by day"):
+        dgeo.HbvOde(dynamic=("route_b",))
     with pytest.raises(ValueError, match=r"ExpHydro has no parameter 'beta' to vary by day"):
         dgeo.ExpHydro(dynamic=("smax", "beta"))  # the seam is every model's
     with pytest.raises(
@@ -398,3 +402,96 @@ def test_bad_input_is_named(camels):
         dgeo.integrate(
             Hbv(nmul=3), time_major(camels), {k: jnp.full((4, 2), v) for k, v in params.items()}
         )
+
+
+def _bounded_day(day: dict) -> dict:
+    """lower + (upper - lower) sigmoid(z) for one day's dynamic parameters."""
+    return {
+        k: BOUNDS[k][0] + (BOUNDS[k][1] - BOUNDS[k][0]) * jax.nn.sigmoid(v) for k, v in day.items()
+    }
+
+
+class _HbvFinishReadsBeta(Hbv):
+    """Hbv whose finish also scales `q` by BETA's mean over the days (a test model)."""
+
+    def finish(self, series, params):
+        out = super().finish(series, params)
+        return out | {"q": out["q"] * jnp.mean(params["BETA"], axis=(0, -1)) / 3.0}
+
+
+TRANSFORM_CASES = {
+    "discrete-backprop": (Hbv, dgeo.Discrete(), dgeo.Backprop(), ("BETA", "BETAET")),
+    "discrete-checkpoint": (Hbv, dgeo.Discrete(), dgeo.Checkpoint(7), ("BETA", "BETAET")),
+    # a model whose `finish`, after the loop, reads a dynamic parameter
+    "discrete-finish": (_HbvFinishReadsBeta, dgeo.Discrete(), dgeo.Backprop(), ("BETA",)),
+    "ode-implicit-adjoint": (dgeo.HbvOde, dgeo.ImplicitEuler(), dgeo.Adjoint(), ("BETA",)),
+}
+
+
+@pytest.mark.parametrize("case", list(TRANSFORM_CASES))
+def test_transform_maps_dynamic_parameters_inside_the_loop(camels, case):
+    """`integrate(..., transform=...)` with a network's logits for the dynamic parameters
+    gives the same discharge, and the same gradient with respect to the logits, as mapping
+    them to their bounds before the loop (float64, routing, 4 components), under jit, for
+    each sensitivity that recomputes the loop's days its own way."""
+    kind, solver, sensitivity, dynamic = TRANSFORM_CASES[case]
+    ds = camels.sel(time=slice("1991-01-01", "1991-03-31"))
+    days, nmul = ds.sizes["time"], 4
+    params = dgeo_parameters(
+        fractions(days, len(BASINS), nmul, ("BETA", "BETAET")), ("BETA", "BETAET")
+    )
+    if "BETAET" not in dynamic:
+        params["BETAET"] = params["BETAET"][-1]
+    logits = {
+        k: jnp.log(params[k] - BOUNDS[k][0]) - jnp.log(BOUNDS[k][1] - params[k]) for k in dynamic
+    }
+    model, forcing = kind(nmul=nmul, dynamic=dynamic), time_major(ds)
+
+    @jax.jit
+    def run(z):
+        def loss(z, inside):
+            mapped = z if inside else jax.vmap(_bounded_day)(z)
+            traj = dgeo.integrate(
+                model, forcing, {**params, **mapped}, save=("q",), solver=solver,
+                sensitivity=sensitivity, transform=_bounded_day if inside else None,
+            )  # fmt: skip
+            return jnp.sum(traj.series["q"] ** 2), traj.series["q"]
+
+        return [jax.value_and_grad(loss, has_aux=True)(z, inside) for inside in (False, True)]
+
+    ((_, q_out), grad_out), ((_, q_in), grad_in) = run(logits)
+    for k in dynamic:  # the logits give back the parameters
+        np.testing.assert_allclose(jax.vmap(_bounded_day)(logits)[k], params[k], rtol=1e-12)
+    assert float(jnp.max(q_out)) > 0.1
+    assert float(jnp.max(jnp.abs(q_in - q_out))) <= 1e-12 * float(jnp.max(jnp.abs(q_out)))
+    for k in dynamic:
+        scale = float(jnp.max(jnp.abs(grad_out[k])))
+        assert scale > 0, k
+        assert float(jnp.max(jnp.abs(grad_in[k] - grad_out[k]))) <= 1e-10 * scale, k
+
+
+def test_transform_bad_input_is_named(camels):
+    forcing = time_major(camels)
+    params = {p.name: jnp.full((4,), 0.5 * (p.lower + p.upper)) for p in Hbv.parameters}
+    with pytest.raises(ValueError, match="transform maps dynamic parameters.*Hbv has none"):
+        dgeo.integrate(Hbv(), forcing, params, transform=_bounded_day)
+    with pytest.raises(TypeError, match="transform"):
+        dgeo.integrate(Hbv(dynamic=("BETA",)), forcing, params, transform="sigmoid")
+    days = camels.sizes["time"]
+    daily = {**params, "BETA": jnp.zeros((days, 4))}
+    with pytest.raises(ValueError, match=r"return the dynamic parameters \['BETA'\].*\['FC'\]"):
+        dgeo.integrate(
+            Hbv(dynamic=("BETA",)), forcing, daily, transform=lambda d: {"FC": d["BETA"]}
+        )
+    with pytest.raises(ValueError, match=r"keep each dynamic parameter's dtype.*float64.*float32"):
+        dgeo.integrate(
+            Hbv(dynamic=("BETA",)), forcing, daily,
+            transform=lambda d: {"BETA": d["BETA"].astype(jnp.float32)},
+        )  # fmt: skip
+    with pytest.raises(
+        ValueError, match=r"keep each dynamic parameter's shape.*\(4, 1\).*\(4, 1, 2\)"
+    ):
+        dgeo.integrate(
+            Hbv(dynamic=("BETA",)), forcing, daily,
+            transform=lambda d: {"BETA": jnp.stack([d["BETA"]] * 2, -1)},
+        )  # fmt: skip

@@ -110,6 +110,12 @@ class HbvFamily(PhysicalModel):
                 )
             if value < 1:
                 raise ValueError(f"{type(self).__name__}.{name} must be at least 1, got {value}")
+        routed = [p for p in self.dynamic if p in ROUTING]
+        if routed:
+            raise ValueError(
+                f"{type(self).__name__} cannot vary {routed} by day: the unit hydrograph is "
+                "one kernel per basin, applied after the daily loop"
+            )
 
     def shape_of(self, name, basins):
         return tuple(basins) if name in ROUTING else (*basins, self.nmul)

@@ -2,7 +2,7 @@
 
 from ._checks import GradientCheck, check_gradients, default_loss, mass_balance, step_stability
 from ._implicit import ImplicitEuler
-from ._integrate import Accumulator, Trajectory, integrate
+from ._integrate import Accumulator, DailyTransform, Trajectory, integrate
 from ._sensitivity import AbstractSensitivity, Adjoint, Backprop, Checkpoint, Forward
 from ._simulate import check_parameters, simulate
 from ._solvers import AbstractSolver, Continuous, Discrete
@@ -15,6 +15,7 @@ __all__ = [
     "Backprop",
     "Checkpoint",
     "Continuous",
+    "DailyTransform",
     "Discrete",
     "Forward",
     "GradientCheck",

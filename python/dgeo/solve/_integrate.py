@@ -27,6 +27,8 @@ from ._types import (
 #: A per-step contribution to a running sum: (states and fluxes of the day, forcing of the day)
 #: -> values over basins. Lets a loss stream through the loop instead of storing the series.
 Accumulator = Callable[[dict[str, Array], dict[str, Array]], Array]
+#: One day's dynamic parameters -> the values the model uses that day (see `integrate`).
+DailyTransform = Callable[[dict[str, Array]], dict[str, Array]]
 
 
 class Trajectory(eqx.Module):
@@ -61,6 +63,7 @@ def integrate(
     initial_state: dict[str, Float[Array, "..."]] | None = None,
     save: Sequence[str] | None = None,
     accumulate: Accumulator | None = None,
+    transform: DailyTransform | None = None,
 ) -> Trajectory:
     """Integrate `model` over the days of `forcing` (time-major arrays in model units).
 
@@ -79,6 +82,15 @@ def integrate(
       None.
     - `save`: which states and fluxes to keep as series (default all); saving fewer saves memory.
     - `accumulate`: optional per-day contribution summed into `Trajectory.total`.
+    - `transform`: optional function applied, inside the daily loop, to each day's values of
+      the dynamic parameters (name -> (basin, ...) arrays in, the same names and shapes out).
+      `params` then holds those parameters untransformed, e.g. a network's outputs z that
+      `transform` maps to lower + (upper - lower) sigmoid(z). Mapped day by day, the
+      (time, basin, ...) arrays of the mapped values and of their gradient are never formed
+      (δHBV's gradient with BETA and BETAET dynamic: benchmarks/results/hbv_speed.md). It
+      must keep each parameter's shape and dtype. Under `jax.jit` it is part of the traced
+      function; under `integrate_jit` (`eqx.filter_jit`) a function is a static argument, so
+      pass the same function object each call (a new lambda recompiles).
 
     A model that supplies its own daily step and no flux function runs only under
     `Discrete()`. A model with a `finish` hook (averaging over components, routing) returns
@@ -87,7 +99,14 @@ def integrate(
     Values are not validated here (this runs under `jit`); `dgeo.simulate` validates. Types
     are: a wrong one is a `TypeError` naming the argument, raised before tracing.
     """
-    _check_types(model, forcing, params, solver, sensitivity, initial_state, save, accumulate)
+    _check_types(
+        model, forcing, params, solver, sensitivity, initial_state, save, accumulate, transform
+    )
+    if transform is not None and not model.dynamic:
+        raise ValueError(
+            f"transform maps dynamic parameters day by day, and {type(model).__name__} has "
+            "none: map its parameters before integrate, or declare some dynamic"
+        )
     if isinstance(sensitivity, Adjoint) and isinstance(solver, Discrete):
         raise ValueError(
             "Adjoint() needs a continuous solver: the discrete P-RNN step has no continuous "
@@ -122,6 +141,8 @@ def integrate(
     if missing:
         raise ValueError(f"params lack {missing} needed by {type(model).__name__}")
     params, initial_state = _check_shapes(model, forcing, params, initial_state)
+    if transform is not None:
+        _check_transform(model, params, transform)
     if isinstance(sensitivity, Forward) and (model.dynamic or _has_components(model, forcing)):
         raise ValueError(
             f"Forward() takes one tangent per parameter name, valid when each basin has one "
@@ -131,7 +152,7 @@ def integrate(
 
     def run(model, params, forcing, initial_state):
         return _scan_days(
-            model, params, forcing, initial_state, solver, sensitivity, save, accumulate
+            model, params, forcing, initial_state, solver, sensitivity, save, accumulate, transform
         )
 
     if isinstance(sensitivity, Forward):
@@ -139,7 +160,9 @@ def integrate(
     return run(model, params, forcing, initial_state)
 
 
-def _check_types(model, forcing, params, solver, sensitivity, initial_state, save, accumulate):
+def _check_types(
+    model, forcing, params, solver, sensitivity, initial_state, save, accumulate, transform
+):
     check_physical_model(model)
     check_solver(solver)
     check_sensitivity(sensitivity)
@@ -164,6 +187,12 @@ def _check_types(model, forcing, params, solver, sensitivity, initial_state, sav
         accumulate,
         "accumulate",
         "a function (values, forcing) -> (basin,) values, or None",
+        optional=True,
+    )
+    check_callable(
+        transform,
+        "transform",
+        "a function (dynamic parameters of a day) -> (the same names and shapes), or None",
         optional=True,
     )
 
@@ -217,6 +246,34 @@ def _check_shapes(model, forcing, params, initial_state):
     return out["params"], out["initial_state"]
 
 
+def _check_transform(model, params, transform) -> None:
+    """`transform` must take one day of the dynamic parameters to the same names, shapes and
+    dtypes (checked on shapes alone, at no cost under `jit`)."""
+    day = {
+        k: jax.ShapeDtypeStruct(jnp.shape(params[k])[1:], params[k].dtype) for k in model.dynamic
+    }
+    out = jax.eval_shape(transform, day)
+    if not isinstance(out, dict) or set(out) != set(day):
+        got = sorted(out) if isinstance(out, dict) else type(out).__name__
+        raise ValueError(
+            f"transform must return the dynamic parameters {sorted(day)} of the day, got {got}"
+        )
+    kind = {k: (jnp.shape(v), jnp.result_type(v)) for k, v in out.items()}
+    wrong = {k: kind[k][0] for k in day if kind[k][0] != day[k].shape}
+    if wrong:
+        raise ValueError(
+            f"transform must keep each dynamic parameter's shape "
+            f"{ {k: day[k].shape for k in wrong} }, got {wrong}"
+        )
+    wrong = {k: str(kind[k][1]) for k in day if kind[k][1] != day[k].dtype}
+    if wrong:
+        raise ValueError(
+            f"transform must keep each dynamic parameter's dtype "
+            f"{ {k: str(day[k].dtype) for k in wrong} }, got {wrong} (cast its constants, "
+            "e.g. jnp.float32(lower), or its result)"
+        )
+
+
 def _has_components(model, forcing) -> bool:
     """Whether a state or parameter has more axes than the basins (parallel components)."""
     basins = tuple(jnp.shape(forcing[next(iter(model.forcings))])[1:])
@@ -224,7 +281,9 @@ def _has_components(model, forcing) -> bool:
     return any(tuple(model.shape_of(name, basins)) != basins for name in names)
 
 
-def _scan_days(model, params, forcing, initial_state, solver, sensitivity, save, accumulate):
+def _scan_days(
+    model, params, forcing, initial_state, solver, sensitivity, save, accumulate, transform
+):
     adjoint = sensitivity.diffrax_adjoint(getattr(solver, "max_steps_per_day", 1))
     drivers = tuple(model.forcings)
     like = forcing[drivers[0]][0]
@@ -238,6 +297,8 @@ def _scan_days(model, params, forcing, initial_state, solver, sensitivity, save,
     def step(carry, inputs):
         state, total = carry
         forcing_t, daily_t = inputs
+        if transform is not None:
+            daily_t = transform(daily_t)
         model_forcing = {name: forcing_t[name] for name in drivers}
         params_t = {**static, **daily_t}
         new_state, fluxes, ok = solver.day(model, state, model_forcing, params_t, adjoint)
@@ -252,6 +313,8 @@ def _scan_days(model, params, forcing, initial_state, solver, sensitivity, save,
 
     init = (initial_state, jnp.zeros_like(like))
     (final, total), (series, failed) = sensitivity.scan(step, init, (forcing, daily))
+    if transform is not None and model.has_finish:  # the parameters the loop used (what the
+        params = {**params, **jax.vmap(transform)(daily)}  # finish does not read: elided by jit)
     series = model.finish(series, params)
     if after:
         total = jnp.sum(jax.vmap(accumulate)(series, forcing), axis=0)
