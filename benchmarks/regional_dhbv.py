@@ -268,6 +268,7 @@ def _per_basin(both: xr.Dataset, runs: list[Run]) -> pd.DataFrame:
     ]
     if folds:
         frame = frame.merge(pd.concat(folds), on=["model", "basin"], how="left")
+        frame["fold"] = frame["fold"].astype("Int64")
         frame = frame[["model", "basin", "fold", *METRICS]]
     return frame.sort_values(["model", "basin"])
 
@@ -451,9 +452,11 @@ def _sections(text: str) -> dict[str, str]:
 def _kept_sections(path: Path, text: str, unrun: list[str]) -> str:
     """`text`, with the earlier file's sections of the groups that have no run folder now
     (`unrun`, e.g. "temporal" for temporal and temporal_finished_folds) kept, not dropped:
-    the file then still reports every experiment when only some were rerun here."""
+    the file then still reports every experiment when only some were rerun here. A group
+    is kept or rewritten whole: one with some of its run folders present is reported on
+    those alone, here as in the JSON and the figures."""
     if not path.is_file() or not unrun:
-        return text
+        return text.rstrip("\n") + "\n"
     old, new = _sections(path.read_text()), _sections(text)
     kept = {k: v for k, v in old.items() if k and k not in new and k.split("_")[0] in unrun}
     new |= kept
@@ -506,7 +509,9 @@ def report(out: Path, quick: bool, measured: dict | None) -> None:
     write(path, value)
     tables = out / "regional_dhbv_tables.md"
     unrun = [
-        g for g, prefix in GROUPS.items() if not any(runs[n] for n in runs if n.startswith(prefix))
+        g
+        for g, prefix in GROUPS.items()
+        if all(runs[n] is None for n in runs if n.startswith(prefix))
     ]
     unrun += [] if runs["daymet"] is not None else ["daymet"]
     write(tables, _kept_sections(tables, "\n".join(md), unrun))

@@ -304,7 +304,7 @@ def regional_temporal(results: Path) -> str:
 DHBV_MODELS = {
     "dhbv_dynamic": "δHBV, dynamic BETA/BETAET",
     "dhbv_static": "δHBV, static parameters",
-    "regional_hybrid": "regional hybrid (rerun)",
+    "regional_hybrid": "regional hybrid",
     "regional_lstm": "regional LSTM (to a plateau)",
 }
 
