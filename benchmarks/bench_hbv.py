@@ -111,7 +111,9 @@ def logit(fraction):
 # --- workers ------------------------------------------------------------------------------
 
 
-def dgeo_side(data: dict, dynamic: tuple[str, ...], ode: bool, split: bool = False):
+def dgeo_side(
+    data: dict, dynamic: tuple[str, ...], ode: bool, split: bool = False, in_loop: bool = True
+):
     """(run, check) for `dgeo.Hbv` (with `ode`, `dgeo.HbvOde` under implicit Euler): run("forward")
     or run("gradient") times one jitted call; check() gives the last gradient call's loss and
     gradient (name -> array). `split`: the basins split over every device JAX has (the
@@ -119,7 +121,9 @@ def dgeo_side(data: dict, dynamic: tuple[str, ...], ode: bool, split: bool = Fal
     once, before any timing, as a training loop holds its data (otherwise every call would
     first move the (days, basins, nmul) dynamic parameters from one device to both): the
     basins are padded to a multiple of the devices with copies of the last one, given weight
-    0 in the loss, so loss and gradient are those of the real basins."""
+    0 in the loss, so loss and gradient are those of the real basins. Dynamic parameters are
+    mapped to their bounds day by day inside the loop (`integrate`'s `transform`), or with
+    `in_loop=False` all at once before it, as a (days, basins, nmul) array."""
     import jax
     import jax.numpy as jnp
     from jax.sharding import NamedSharding
@@ -159,13 +163,20 @@ def dgeo_side(data: dict, dynamic: tuple[str, ...], ode: bool, split: bool = Fal
         k: placed(logit(data[k]), 1 if k in dynamic else 0) for k in (*HBV, *ROUTING, *dynamic)
     }
 
-    def parameters(logits):
-        logits = {k: basins_axis(v, 1 if k in dynamic else 0) for k, v in logits.items()}
-        params = {
+    def mapped(logits):  # lower + (upper - lower) sigmoid(logit), name by name
+        return {
             name: jnp.float32(lower) + jnp.float32(upper - lower) * jax.nn.sigmoid(logits[name])
             for name, (lower, upper) in bounds.items()
             if name in logits
         }
+
+    transform = mapped if dynamic and in_loop else None
+
+    def parameters(logits):
+        logits = {k: basins_axis(v, 1 if k in dynamic else 0) for k, v in logits.items()}
+        later = dynamic if transform else ()
+        params = mapped({k: v for k, v in logits.items() if k not in later})
+        params |= {k: logits[k] for k in later}  # mapped inside the loop, day by day
         if "BETAET" not in params:  # hydrodl2 uses BETAET only when it is dynamic
             params["BETAET"] = jnp.ones((width, NMUL), jnp.float32)
         return params
@@ -178,6 +189,7 @@ def dgeo_side(data: dict, dynamic: tuple[str, ...], ode: bool, split: bool = Fal
             solver=solver,
             initial_state=basins_axis(start, 0),
             save=("q",),
+            transform=transform,
         )
         return trajectory.series["q"]
 
@@ -270,7 +282,7 @@ def worker(side: str, path: str, dynamic: tuple[str, ...]) -> None:
         import dgeo
 
         dgeo.xla_cpu_threads(1)
-    elif side == "dgeo-2dev":
+    elif side.startswith("dgeo-2dev"):
         import dgeo
 
         dgeo.cpu_devices(2)
@@ -278,7 +290,13 @@ def worker(side: str, path: str, dynamic: tuple[str, ...]) -> None:
     if side == "hydrodl2":
         run, check = hydrodl2_side(data, dynamic)
     else:
-        run, check = dgeo_side(data, dynamic, ode=side == "dgeo-ode", split=side == "dgeo-2dev")
+        run, check = dgeo_side(
+            data,
+            dynamic,
+            ode=side == "dgeo-ode",
+            split=side.startswith("dgeo-2dev"),
+            in_loop=not side.endswith("-mapped"),
+        )
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         kind = line.strip()
@@ -333,7 +351,8 @@ class Worker:
 
 def measure(sides, path, dynamic, repeats, scratch) -> dict:
     """Every side in its own worker; first calls, then `repeats` rounds in which each side
-    runs the forward pass and then the gradient, the sides in turn; medians."""
+    runs the forward pass and then the gradient, the sides in turn (in reverse order every
+    other round, so that no side always follows the same one); medians."""
     workers = {side: Worker(side, path, dynamic) for side in sides}
     for w in workers.values():
         w.ready()  # built (hydrodl2: its inputs as tensors) before any timing
@@ -342,10 +361,11 @@ def measure(sides, path, dynamic, repeats, scratch) -> dict:
             (s, k): w.ask(k)["seconds"] for k in ("forward", "gradient") for s, w in workers.items()
         }
         seconds = {key: [] for key in first}
-        for _ in range(repeats):
+        for i in range(repeats):
+            order = list(workers) if i % 2 == 0 else list(reversed(workers))
             for kind in ("forward", "gradient"):
-                for side, w in workers.items():
-                    seconds[side, kind].append(w.ask(kind)["seconds"])
+                for side in order:
+                    seconds[side, kind].append(workers[side].ask(kind)["seconds"])
         checks = {}
         for side, w in workers.items():
             out = str(Path(scratch) / f"{side}-{'-'.join(dynamic) or 'static'}.npz")
@@ -367,6 +387,11 @@ def measure(sides, path, dynamic, repeats, scratch) -> dict:
             "gradient_all_s": seconds[side, "gradient"],
             "loss": checks[side][0],
         }
+    if "dgeo-2dev-mapped" in checks:  # the same numbers, whichever way the mapping runs
+        grads, mapped = checks["dgeo-2dev"][1], checks["dgeo-2dev-mapped"][1]
+        out["mapped_agreement"] = max(
+            float(np.abs(grads[k] - g).max() / np.abs(g).max()) for k, g in mapped.items()
+        )
     if "hydrodl2" in checks:
         theirs, their_grads = checks["hydrodl2"]
         loss, grads = checks["dgeo"]
@@ -470,7 +495,11 @@ def main(basins: int, days: int, repeats: int, quick: bool, cases=None, name=Non
     plan = [
         ("static", (), ("dgeo", "dgeo-1", "dgeo-2dev", "hydrodl2")),
         ("HbvOde, implicit Euler", (), ("dgeo-ode",)),
-        ("dynamic BETA, BETAET", ("BETA", "BETAET"), ("dgeo", "dgeo-2dev", "hydrodl2")),
+        (
+            "dynamic BETA, BETAET",
+            ("BETA", "BETAET"),
+            ("dgeo", "dgeo-2dev", "dgeo-2dev-mapped", "hydrodl2"),
+        ),
     ]
     if cases:
         unknown = set(cases) - {label for label, _, _ in plan}
@@ -494,6 +523,9 @@ def main(basins: int, days: int, repeats: int, quick: bool, cases=None, name=Non
             }
             print(label, summary, row.get("agreement", ""), flush=True)
             result["target"] = target(result["rows"], [])
+            effect = transform_effect(result["rows"])
+            if effect:
+                result["transform_effect"] = effect
             RESULTS.mkdir(parents=True, exist_ok=True)
             (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
             (RESULTS / f"{name}.md").write_text(report(result))
@@ -511,6 +543,7 @@ LABELS = {
     "dgeo": "dgeo.Hbv",
     "dgeo-1": "dgeo.Hbv, 1 XLA thread",
     "dgeo-2dev": "dgeo.Hbv, basins split over 2 CPU devices",
+    "dgeo-2dev-mapped": "the same, dynamic parameters mapped before the loop (no `transform`)",
     "hydrodl2": "hydrodl2 Hbv",
     "dgeo-ode": "dgeo.HbvOde, implicit Euler",
 }
@@ -564,6 +597,22 @@ def report(result: dict) -> str:
             )
     for line in target(result["rows"], result.get("controls", [])):
         lines += ["", line]
+    effect = result.get("transform_effect")
+    if effect:
+        low, high = effect["round_ratios"]
+        lines += [
+            "",
+            f"Mapping the dynamic parameters inside the loop ({effect['case']}, basins split "
+            f"over 2 CPU devices): gradient {effect['in_loop_s']:.3f} s against "
+            f"{effect['mapped_before_s']:.3f} s mapped before the loop, "
+            f"{effect['percent']:+.0f} % (per round, in-loop / before: {low:.2f}-{high:.2f}); "
+            + (
+                "the gradients are identical."
+                if effect["gradient_relative_difference"] == 0
+                else "the gradients differ by at most "
+                f"{effect['gradient_relative_difference']:.0e} of a parameter's largest."
+            ),
+        ]
     if result.get("note"):
         lines += ["", result["note"]]
     if "before" in result:
@@ -590,7 +639,13 @@ def report(result: dict) -> str:
         "",
         "The compile time is the first call minus the median. Both sides' times include the "
         "parameter mapping lower + (upper - lower) sigmoid(logit); hydrodl2's applies it to "
-        "the whole (days, basins, outputs) network output, as in δHBV training.",
+        "the whole (days, basins, outputs) network output, as in δHBV training. dgeo maps "
+        "the static parameters once and, in the dynamic case, BETA and BETAET day by day "
+        "inside the loop (`integrate`'s `transform`), so the mapped (days, basins, nmul) "
+        "arrays and their gradients are never formed; the row marked 'mapped before the "
+        "loop' times the split side without it, in the same run. dgeo's target sides are "
+        + ", ".join(f"'{LABELS[k]}'" for k in DGEO_SIDES)
+        + ".",
         "",
         "Where hydrodl2's backward time goes (torch.profiler, 20 basins): its daily loop "
         "reads each parameter of day t as `full_param_dict[key][t, :, :]` from a (days, "
@@ -659,6 +714,29 @@ def stand_in_report(adj: dict) -> str:
     if first == "runs" or second == "runs":
         return text
     return text + " So `HbvAdj` cannot run here, and the 20x target against it cannot be measured."
+
+
+def transform_effect(rows: list[dict]) -> dict | None:
+    """The split side's gradient with the dynamic parameters mapped inside the loop
+    (`transform`) against mapped before it, in the same run: the change of the medians in
+    percent, the range of the per-round ratios (the two were called one after the other in
+    every round, in alternating order), and the largest gradient difference between them
+    (per parameter, over its largest |gradient|)."""
+    row = next((r for r in rows if "dgeo-2dev-mapped" in r), None)
+    if row is None:
+        return None
+    inside, before = row["dgeo-2dev"], row["dgeo-2dev-mapped"]
+    rounds = [
+        a / b for a, b in zip(inside["gradient_all_s"], before["gradient_all_s"], strict=True)
+    ]
+    return {
+        "case": row["case"],
+        "in_loop_s": inside["gradient_s"],
+        "mapped_before_s": before["gradient_s"],
+        "percent": 100.0 * (inside["gradient_s"] / before["gradient_s"] - 1.0),
+        "round_ratios": [min(rounds), max(rounds)],
+        "gradient_relative_difference": row.get("mapped_agreement"),
+    }
 
 
 def _ratios(gradient_s: dict) -> dict:
