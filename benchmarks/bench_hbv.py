@@ -351,8 +351,8 @@ class Worker:
 
 def measure(sides, path, dynamic, repeats, scratch) -> dict:
     """Every side in its own worker; first calls, then `repeats` rounds in which each side
-    runs the forward pass and then the gradient, the sides in turn (in reverse order every
-    other round, so that no side always follows the same one); medians."""
+    runs the forward pass and then the gradient, the sides in turn (in a new order every
+    round, a seeded shuffle, so that no side always follows the same one); medians."""
     workers = {side: Worker(side, path, dynamic) for side in sides}
     for w in workers.values():
         w.ready()  # built (hydrodl2: its inputs as tensors) before any timing
@@ -361,8 +361,9 @@ def measure(sides, path, dynamic, repeats, scratch) -> dict:
             (s, k): w.ask(k)["seconds"] for k in ("forward", "gradient") for s, w in workers.items()
         }
         seconds = {key: [] for key in first}
-        for i in range(repeats):
-            order = list(workers) if i % 2 == 0 else list(reversed(workers))
+        shuffle = np.random.default_rng(0)
+        for _ in range(repeats):
+            order = list(shuffle.permutation(list(workers)))
             for kind in ("forward", "gradient"):
                 for side in order:
                     seconds[side, kind].append(workers[side].ask(kind)["seconds"])
@@ -583,7 +584,9 @@ def report(result: dict) -> str:
             ratio_f = ratio_g = "-"
             if peer and side != "hydrodl2":
                 ratio_f = f"{peer['forward_s'] / r['forward_s']:.0f}x"
-                ratio_g = f"**{peer['gradient_s'] / r['gradient_s']:.0f}x**"
+                ratio_g = f"{peer['gradient_s'] / r['gradient_s']:.0f}x"
+                if side in DGEO_SIDES:  # the target's sides; a control's ratio is not bold
+                    ratio_g = f"**{ratio_g}**"
             compile_s = (
                 "-"
                 if side == "hydrodl2"
@@ -719,8 +722,7 @@ def stand_in_report(adj: dict) -> str:
 def transform_effect(rows: list[dict]) -> dict | None:
     """The split side's gradient with the dynamic parameters mapped inside the loop
     (`transform`) against mapped before it, in the same run: the change of the medians in
-    percent, the range of the per-round ratios (the two were called one after the other in
-    every round, in alternating order), and the largest gradient difference between them
+    percent, the range of the per-round ratios (both are called in every round), and the largest gradient difference between them
     (per parameter, over its largest |gradient|)."""
     row = next((r for r in rows if "dgeo-2dev-mapped" in r), None)
     if row is None:

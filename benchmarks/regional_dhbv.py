@@ -259,7 +259,7 @@ def _per_basin(both: xr.Dataset, runs: list[Run]) -> pd.DataFrame:
         pd.DataFrame(
             {
                 "model": str(r.results["model"].values[0]),
-                "basin": r.results["basin"].values,
+                "basin": r.results["basin"].values.astype(str),
                 "fold": r.results["fold"].values,
             }
         )
