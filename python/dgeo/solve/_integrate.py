@@ -87,9 +87,8 @@ def integrate(
       `params` then holds those parameters untransformed, e.g. a network's outputs z that
       `transform` maps to lower + (upper - lower) sigmoid(z). Mapped day by day, under `jit`
       the (time, basin, ...) arrays of the mapped values and of their gradient are never
-      formed
-      (δHBV's gradient with BETA and BETAET dynamic: benchmarks/results/hbv_speed.md). It
-      must keep each parameter's shape and dtype. Under `jax.jit` it is part of the traced
+      formed (δHBV's gradient with BETA and BETAET dynamic: benchmarks/results/hbv_speed.md).
+      It must keep each parameter's shape and dtype. Under `jax.jit` it is part of the traced
       function; under `integrate_jit` (`eqx.filter_jit`) a function is a static argument, so
       pass the same function object each call (a new lambda recompiles).
 
