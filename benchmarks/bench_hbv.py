@@ -524,6 +524,7 @@ def main(basins: int, days: int, repeats: int, quick: bool, cases=None, name=Non
             }
             print(label, summary, row.get("agreement", ""), flush=True)
             result["target"] = target(result["rows"], [])
+            result["target_sides"] = list(DGEO_SIDES)
             effect = transform_effect(result["rows"])
             if effect:
                 result["transform_effect"] = effect
@@ -722,8 +723,8 @@ def stand_in_report(adj: dict) -> str:
 def transform_effect(rows: list[dict]) -> dict | None:
     """The split side's gradient with the dynamic parameters mapped inside the loop
     (`transform`) against mapped before it, in the same run: the change of the medians in
-    percent, the range of the per-round ratios (both are called in every round), and the largest gradient difference between them
-    (per parameter, over its largest |gradient|)."""
+    percent, the range of the per-round ratios (both are called in every round), and the
+    largest gradient difference between them (per parameter, over its largest |gradient|)."""
     row = next((r for r in rows if "dgeo-2dev-mapped" in r), None)
     if row is None:
         return None
@@ -879,6 +880,7 @@ def render(
                 if isinstance(row[side], dict) and "forward_s" in row[side]:
                     row[side] = {k: v for k, v in row[side].items() if k != "loss"}
     result["target"] = target(result["rows"], result.get("controls", []))
+    result["target_sides"] = list(DGEO_SIDES)
     path.write_text(json.dumps(result, indent=1) + "\n")
     (RESULTS / "hbv_speed.md").write_text(report(result))
 

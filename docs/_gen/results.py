@@ -452,6 +452,7 @@ def hbv_speed(results: Path) -> str:
         "dgeo-ode": "dgeo.HbvOde, implicit Euler",
         "hydrodl2": "hydrodl2 Hbv",
     }
+    target_sides = d["target_sides"]  # the others (controls) are not in bold
     rows = []
     for r in d["rows"]:
         peer = r.get("hydrodl2")
@@ -462,9 +463,9 @@ def hbv_speed(results: Path) -> str:
             speedup = (
                 ""
                 if peer is None or key == "hydrodl2"
-                else f"{peer['gradient_s'] / s['gradient_s']:.0f}x"
-                if key.endswith("-mapped")  # a control, not one of dgeo's target sides
                 else f"**{peer['gradient_s'] / s['gradient_s']:.0f}x**"
+                if key in target_sides
+                else f"{peer['gradient_s'] / s['gradient_s']:.0f}x"
             )
             rows.append(
                 [r["case"], label, f"{s['forward_s']:.3f}", f"{s['gradient_s']:.3f}", speedup]
