@@ -21,7 +21,7 @@ import xarray as xr
 
 import dgeo
 from dgeo.data import DataError, load_camels_us
-from dgeo.physics import Hbv, hamon_pet
+from dgeo.physics import Hbv, _hbv_day, hamon_pet
 
 PEERS = (
     "MHPI's hydrodl2 (and torch) are not installed; the cross-check needs the test extra: "
@@ -335,6 +335,82 @@ def test_gradients_per_component(camels):
         down = loss({**params, name: params[name].at[index].add(-h)})
         fd = float((up - down) / (2 * h))
         assert abs(float(grads[name][index]) - fd) <= 1e-4 * max(abs(fd), 1e-8), (name, fd)
+
+
+class AutodiffHbv(Hbv):
+    """`Hbv` differentiated by JAX itself, not by the hand-written derivative."""
+
+    def step(self, state, forcing, params):
+        used = {name: params[name] for name in _hbv_day.PARAMETERS}
+        return _hbv_day.day(state, forcing, used, self.soil_floor_mm)[0]
+
+
+def test_hand_written_derivative_is_jaxs(camels):
+    """`Hbv`'s hand-written derivative (physics/_hbv_day.py) against JAX's derivative of the
+    same update, float64, over two years of four real basins with every threshold crossed:
+    the gradient with respect to parameters (two dynamic), initial state and forcing, and a
+    directional derivative in forward mode.
+
+    The two differ at exact ties of a threshold only. One occurs on every cold, dry day
+    without snow: melt = min(potential 0, snowpack 0), where JAX lets half of any new snow
+    melt and dgeo none. There d loss / d precipitation is checked against a one-sided
+    difference, the derivative for more precipitation."""
+    days, nmul, dynamic = camels.sizes["time"], 4, ("BETA", "BETAET")
+    params = dgeo_parameters(fractions(days, len(BASINS), nmul, dynamic), dynamic)
+    start = {s: jnp.full((len(BASINS), nmul), 2.0) for s in Hbv.states}
+    forcing = time_major(camels)
+    rng = np.random.default_rng(3)
+    names = Hbv.states + Hbv.fluxes
+    weights = {k: jnp.asarray(rng.uniform(0.5, 1.5, (days, len(BASINS)))) for k in names}
+
+    def loss(model):
+        def value(params, start, forcing):
+            traj = dgeo.integrate(model, forcing, params, initial_state=start)
+            score = sum(jnp.sum(weights[k] * traj.series[k] ** 2) for k in names)
+            return score + sum(jnp.sum(v**2) for v in traj.final_state.values())
+
+        return jax.jit(value)
+
+    ours = loss(Hbv(nmul=nmul, dynamic=dynamic))
+    jaxs = loss(AutodiffHbv(nmul=nmul, dynamic=dynamic))
+    grads = jax.grad(ours, argnums=(0, 1, 2))(params, start, forcing)
+    reference = jax.grad(jaxs, argnums=(0, 1, 2))(params, start, forcing)
+
+    each = dgeo.integrate(
+        Components(nmul=nmul, dynamic=dynamic), forcing, params, initial_state=start
+    )
+    cold = forcing["tmean"][..., None] < params["TT"]
+    dry = (forcing["prcp"][..., None] == 0) & (each.series["snowpack"] == 0)
+    tie = jnp.any(cold & dry, axis=-1)  # (days, basins): some component melts min(0, 0)
+    assert 100 < int(tie.sum()) < tie.size // 2
+
+    for (part, name), got in jax.tree_util.tree_leaves_with_path(grads):
+        want = reference[part.idx][name.key]
+        label = f"d loss / d {['params', 'initial_state', 'forcing'][part.idx]}[{name.key!r}]"
+        if part.idx == 2 and name.key == "prcp":
+            got, want = jnp.where(tie, 0.0, got), jnp.where(tie, 0.0, want)
+        scale = float(jnp.max(jnp.abs(want)))
+        assert scale > 0, label  # every input moves the loss
+        assert float(jnp.max(jnp.abs(got - want))) <= 1e-10 * scale, label
+
+    # On tie days: the derivative for more precipitation, a one-sided difference.
+    day, basin = (int(i[0]) for i in jnp.nonzero(tie[100:], size=1))
+    day += 100
+    h = 1e-6
+    more = {**forcing, "prcp": forcing["prcp"].at[day, basin].add(h)}
+    slope = (ours(params, start, more) - ours(params, start, forcing)) / h
+    got = grads[2]["prcp"][day, basin]
+    assert abs(float(got - slope)) <= 1e-5 * abs(float(slope)), (float(got), float(slope))
+    assert abs(float(reference[2]["prcp"][day, basin] - slope)) > 1e-3 * abs(float(slope))
+
+    tangents = jax.tree_util.tree_map(
+        lambda x: jnp.asarray(rng.normal(size=x.shape)), (params, start, forcing)
+    )
+    tangents[2]["prcp"] = jnp.where(tie, 0.0, tangents[2]["prcp"])
+    value, slope = jax.jvp(ours, (params, start, forcing), tangents)
+    value_jax, slope_jax = jax.jvp(jaxs, (params, start, forcing), tangents)
+    assert float(value) == pytest.approx(float(value_jax), rel=1e-14)
+    assert float(slope) == pytest.approx(float(slope_jax), rel=1e-10)
 
 
 @pytest.mark.parametrize("solver", [dgeo.Discrete(), dgeo.Continuous()], ids=["discrete", "tsit5"])
