@@ -4,54 +4,23 @@ The update is one chain of about forty operations. JAX differentiates it correct
 the gradient's reverse loop XLA's CPU backend splits the chain into many fused kernels, and
 each kernel recomputes the stretch of the forward chain it needs. The tangent below takes the
 weights of the linearisation (masks of the thresholds, slopes of the power laws) from one
-forward computation, and the reverse pass is its transpose, which JAX derives. That cut
-δHBV's gradient over 671 basins x 730 days by about a sixth on a 2-core CPU
-(benchmarks/results/hbv_speed.md). It is a `jax.custom_jvp`, so forward mode works too.
+forward computation, and the reverse pass is its transpose, which JAX derives. Against JAX's
+derivative of the same update that took 9-12 % off δHBV's gradient on a 2-core CPU
+(benchmarks/results/hbv_derivative.md). It is a `jax.custom_jvp`, so forward mode works too.
 
 Thresholds: at an exact tie the derivative of `max(x, y)` is y's and that of `min(x, y)` x's.
 So on a cold, dry day without snow, melt = min(potential 0, snowpack 0) does not grow with
 snowfall (JAX's own rule would take half of each side, as if half of new snow melted at
-once). Away from ties the two derivatives agree to rounding; tests/test_hbv.py checks both
-directions against JAX's derivative of the same update.
+once). At a parameter's bound the rule can give a zero derivative where JAX's gives half:
+with CFR = 0, refreezing = max(CFR CFMAX (TT - T), 0) has none in CFR. Away from ties the two
+derivatives agree to rounding; tests/test_hbv.py checks both directions against JAX's
+derivative of the same update (`autodiff_step`).
 """
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
-
-#: The HBV parameters the daily update reads (the routing ones act after the loop).
-PARAMETERS = (
-    "BETA",
-    "FC",
-    "K0",
-    "K1",
-    "K2",
-    "LP",
-    "PERC",
-    "UZL",
-    "TT",
-    "CFMAX",
-    "CFR",
-    "CWH",
-    "BETAET",
-)
-
-
-def _power(base, exponent):
-    """base ** exponent for base >= 0, with 0 ** exponent = 0 and a finite gradient there.
-
-    As exp(exponent log base): its derivatives reuse the log and the exp (d/d base = value
-    exponent / base, d/d exponent = value log base), where those of `jnp.power` compute a
-    second power, base ** (exponent - 1). The gradient of δHBV over 671 basins x 730 days
-    takes ~13 % less time (benchmarks/results/hbv_speed.md); the values differ from
-    `jnp.power`'s by rounding.
-    """
-    positive = base > 0
-    safe = jnp.where(positive, base, 1.0)
-    return jnp.where(positive, jnp.exp(exponent * jnp.log(safe)), 0.0)
 
 
 def _larger(x, y):
@@ -65,20 +34,29 @@ def _smaller(x, y):
 
 
 def _capped_power(ratio, exponent):
-    """min(ratio ** exponent, 1) for ratio >= 0, and its slopes in ratio and in exponent."""
-    value = _power(ratio, exponent)
-    capped, below = jnp.minimum(value, 1.0), value < 1.0
+    """min(ratio ** exponent, 1) for ratio >= 0 (0 ** exponent = 0), and its slopes in ratio
+    and in exponent.
+
+    The power is exp(exponent log ratio): its derivatives reuse the log and the exp (value
+    exponent / ratio, value log ratio), where those of `jnp.power` compute a second power.
+    That took 14 % off δHBV's gradient (docs/results/lab-notebook.md); the values differ
+    from `jnp.power`'s by rounding.
+    """
     positive = ratio > 0
     safe = jnp.where(positive, ratio, 1.0)
+    log = jnp.log(safe)
+    value = jnp.where(positive, jnp.exp(exponent * log), 0.0)
+    capped, below = _smaller(value, 1.0)
     slope = jnp.where(below & positive, value, 0.0)
-    return capped, slope * exponent / safe, slope * jnp.log(safe)
+    return capped, slope * exponent / safe, slope * log
 
 
 def day(state, forcing, params, floor):
     """One day of HBV: ((new state, fluxes), weights), the weights being what `_tangent` needs.
 
     `state`: the five stores; `forcing`: prcp, tmean, pet over basins (broadcast over the
-    components); `params`: the `PARAMETERS`; `floor`: the least soil moisture (mm).
+    components); `params`: HBV's parameters (others are ignored); `floor`: the least soil
+    moisture (mm).
     """
     p, t, pet = (forcing[k][..., None] for k in ("prcp", "tmean", "pet"))
     tt, cfmax, fc = params["TT"], params["CFMAX"], params["FC"]
@@ -89,7 +67,7 @@ def day(state, forcing, params, floor):
     # Snow routine.
     w["warm"] = t >= tt
     rainfall = jnp.where(w["warm"], p, 0.0)
-    snowfall = jnp.where(w["warm"], 0.0, p)
+    snowfall = jnp.where(t < tt, p, 0.0)  # both 0 where T is NaN
     snowpack = snowpack + snowfall
     w["above_tt"] = t - tt
     potential, w["melting"] = _larger(cfmax * w["above_tt"], 0.0)
@@ -110,15 +88,15 @@ def day(state, forcing, params, floor):
     )
     w["inflow"] = rainfall + infiltration
     recharge = w["inflow"] * w["wetness"]
-    soil = soil + w["inflow"] - recharge
+    soil = soil + w["inflow"] - recharge  # MHPI adds rain and infiltration one by one: rounding
     excess, w["overflowing"] = _larger(soil - fc, 0.0)
     soil = soil - excess
     w["et_capacity"] = params["LP"] * fc
     w["et_ratio"] = soil / w["et_capacity"]
-    w["factor"], w["factor_by_ratio"], w["factor_by_betaet"] = _capped_power(
+    w["et_factor"], w["et_factor_by_ratio"], w["et_factor_by_betaet"] = _capped_power(
         w["et_ratio"], params["BETAET"]
     )
-    et, w["et_by_demand"] = _smaller(pet * w["factor"], soil)
+    et, w["et_by_demand"] = _smaller(pet * w["et_factor"], soil)
     dried = soil - et
     soil, w["above_floor"] = _larger(dried, floor)
 
@@ -165,96 +143,111 @@ def day(state, forcing, params, floor):
 
 def _tangent(w, params, d_state, d_forcing, d_params):
     """The day's derivative: tangents of state, forcing and parameters -> tangents of the new
-    state and fluxes; linear in them, `day`'s operations in the same order."""
+    state and fluxes; linear in them, `day`'s operations in the same order (d_x is the
+    tangent of x)."""
     where = jnp.where
-    dp, dt, dpet = (d_forcing[k][..., None] for k in ("prcp", "tmean", "pet"))
+    d_prcp, d_tmean, d_pet = (d_forcing[k][..., None] for k in ("prcp", "tmean", "pet"))
     d = d_params
-    dsnowpack, dmeltwater = d_state["snowpack"], d_state["meltwater"]
-    dsoil, dupper, dlower = d_state["soil_moisture"], d_state["upper_zone"], d_state["lower_zone"]
+    d_snowpack, d_meltwater = d_state["snowpack"], d_state["meltwater"]
+    d_soil, d_upper, d_lower = (
+        d_state["soil_moisture"],
+        d_state["upper_zone"],
+        d_state["lower_zone"],
+    )
 
     # Snow routine (the rain/snow split and its threshold TT have no derivative).
-    drainfall = where(w["warm"], dp, 0.0)
-    dsnowfall = dp - drainfall
-    dsnowpack = dsnowpack + dsnowfall
-    dabove_tt = dt - d["TT"]
-    dpotential = d["CFMAX"] * w["above_tt"] + params["CFMAX"] * dabove_tt
-    dmelt = where(w["melt_by_degree"], where(w["melting"], dpotential, 0.0), dsnowpack)
-    dmeltwater, dsnowpack = dmeltwater + dmelt, dsnowpack - dmelt
-    dfactor = d["CFR"] * params["CFMAX"] + params["CFR"] * d["CFMAX"]
-    drefreezing = -(dfactor * w["above_tt"] + w["refreeze_factor"] * dabove_tt)
-    drefreezing = where(w["refreezing"], drefreezing, 0.0)
-    drefreezing = where(w["refreeze_by_degree"], drefreezing, dmeltwater)
-    dsnowpack, dmeltwater = dsnowpack + drefreezing, dmeltwater - drefreezing
-    dheld = d["CWH"] * w["snowpack"] + params["CWH"] * dsnowpack
-    dinfiltration = where(w["infiltrating"], dmeltwater - dheld, 0.0)
-    dmeltwater = dmeltwater - dinfiltration
+    d_rainfall = where(w["warm"], d_prcp, 0.0)
+    d_snowfall = d_prcp - d_rainfall
+    d_snowpack = d_snowpack + d_snowfall
+    d_above_tt = d_tmean - d["TT"]
+    d_potential = d["CFMAX"] * w["above_tt"] + params["CFMAX"] * d_above_tt
+    d_melt = where(w["melt_by_degree"], where(w["melting"], d_potential, 0.0), d_snowpack)
+    d_meltwater, d_snowpack = d_meltwater + d_melt, d_snowpack - d_melt
+    d_refreeze_factor = d["CFR"] * params["CFMAX"] + params["CFR"] * d["CFMAX"]
+    d_refreezing = -(d_refreeze_factor * w["above_tt"] + w["refreeze_factor"] * d_above_tt)
+    d_refreezing = where(w["refreezing"], d_refreezing, 0.0)
+    d_refreezing = where(w["refreeze_by_degree"], d_refreezing, d_meltwater)
+    d_snowpack, d_meltwater = d_snowpack + d_refreezing, d_meltwater - d_refreezing
+    d_held = d["CWH"] * w["snowpack"] + params["CWH"] * d_snowpack
+    d_infiltration = where(w["infiltrating"], d_meltwater - d_held, 0.0)
+    d_meltwater = d_meltwater - d_infiltration
 
     # Soil routine.
-    dratio = (dsoil - w["wet_ratio"] * d["FC"]) / params["FC"]
-    dwetness = w["wetness_by_ratio"] * dratio + w["wetness_by_beta"] * d["BETA"]
-    dinflow = drainfall + dinfiltration
-    drecharge = dinflow * w["wetness"] + w["inflow"] * dwetness
-    dsoil = dsoil + dinflow - drecharge
-    dexcess = where(w["overflowing"], dsoil - d["FC"], 0.0)
-    dsoil = dsoil - dexcess
-    dcapacity = d["LP"] * params["FC"] + params["LP"] * d["FC"]
-    dratio = (dsoil - w["et_ratio"] * dcapacity) / w["et_capacity"]
-    dfactor = w["factor_by_ratio"] * dratio + w["factor_by_betaet"] * d["BETAET"]
-    det = where(w["et_by_demand"], dpet * w["factor"] + w["pet"] * dfactor, dsoil)
-    ddried = dsoil - det
-    dsoil = where(w["above_floor"], ddried, 0.0)
+    d_wet_ratio = (d_soil - w["wet_ratio"] * d["FC"]) / params["FC"]
+    d_wetness = w["wetness_by_ratio"] * d_wet_ratio + w["wetness_by_beta"] * d["BETA"]
+    d_inflow = d_rainfall + d_infiltration
+    d_recharge = d_inflow * w["wetness"] + w["inflow"] * d_wetness
+    d_soil = d_soil + d_inflow - d_recharge
+    d_excess = where(w["overflowing"], d_soil - d["FC"], 0.0)
+    d_soil = d_soil - d_excess
+    d_et_capacity = d["LP"] * params["FC"] + params["LP"] * d["FC"]
+    d_et_ratio = (d_soil - w["et_ratio"] * d_et_capacity) / w["et_capacity"]
+    d_et_factor = w["et_factor_by_ratio"] * d_et_ratio + w["et_factor_by_betaet"] * d["BETAET"]
+    d_demand = d_pet * w["et_factor"] + w["pet"] * d_et_factor
+    d_et = where(w["et_by_demand"], d_demand, d_soil)
+    d_dried = d_soil - d_et
+    d_soil = where(w["above_floor"], d_dried, 0.0)
 
     # Response routine.
-    dupper = dupper + drecharge + dexcess
-    dpercolation = where(w["percolating_all"], dupper, d["PERC"])
-    dupper = dupper - dpercolation
-    dabove_uzl = where(w["surface_flowing"], dupper - d["UZL"], 0.0)
-    dq0 = d["K0"] * w["above_uzl"] + params["K0"] * dabove_uzl
-    dupper = dupper - dq0
-    dq1 = d["K1"] * w["upper"] + params["K1"] * dupper
-    dupper = dupper - dq1
-    dlower = dlower + dpercolation
-    dq2 = d["K2"] * w["lower"] + params["K2"] * dlower
-    dlower = dlower - dq2
+    d_upper = d_upper + d_recharge + d_excess
+    d_percolation = where(w["percolating_all"], d_upper, d["PERC"])
+    d_upper = d_upper - d_percolation
+    d_above_uzl = where(w["surface_flowing"], d_upper - d["UZL"], 0.0)
+    d_q0 = d["K0"] * w["above_uzl"] + params["K0"] * d_above_uzl
+    d_upper = d_upper - d_q0
+    d_q1 = d["K1"] * w["upper"] + params["K1"] * d_upper
+    d_upper = d_upper - d_q1
+    d_lower = d_lower + d_percolation
+    d_q2 = d["K2"] * w["lower"] + params["K2"] * d_lower
+    d_lower = d_lower - d_q2
 
     new_state = {
-        "snowpack": dsnowpack,
-        "meltwater": dmeltwater,
-        "soil_moisture": dsoil,
-        "upper_zone": dupper,
-        "lower_zone": dlower,
+        "snowpack": d_snowpack,
+        "meltwater": d_meltwater,
+        "soil_moisture": d_soil,
+        "upper_zone": d_upper,
+        "lower_zone": d_lower,
     }
     fluxes = {
-        "snowfall": dsnowfall,
-        "rainfall": drainfall,
-        "melt": dmelt,
-        "refreezing": drefreezing,
-        "infiltration": dinfiltration,
-        "recharge": drecharge,
-        "excess": dexcess,
-        "evapotranspiration": det,
-        "soil_floor": dsoil - ddried,
-        "percolation": dpercolation,
-        "surface_flow": dq0,
-        "subsurface_flow": dq1,
-        "groundwater_flow": dq2,
-        "q": dq0 + dq1 + dq2,
+        "snowfall": d_snowfall,
+        "rainfall": d_rainfall,
+        "melt": d_melt,
+        "refreezing": d_refreezing,
+        "infiltration": d_infiltration,
+        "recharge": d_recharge,
+        "excess": d_excess,
+        "evapotranspiration": d_et,
+        "soil_floor": d_soil - d_dried,
+        "percolation": d_percolation,
+        "surface_flow": d_q0,
+        "subsurface_flow": d_q1,
+        "groundwater_flow": d_q2,
+        "q": d_q0 + d_q1 + d_q2,
     }
     return new_state, fluxes
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
-def step(state, forcing, params, floor):
-    """`day` without the weights: (new state, fluxes), differentiated by `_tangent`."""
+def autodiff_step(state, forcing, params, floor):
+    """`day` without the weights, differentiated by JAX itself (what tests and
+    benchmarks/hbv_derivative.py compare the hand-written derivative with)."""
     return day(state, forcing, params, floor)[0]
+
+
+#: `autodiff_step`, differentiated by `_tangent`: `Hbv.step`.
+step = jax.custom_jvp(autodiff_step, nondiff_argnums=(3,))
 
 
 @step.defjvp
 def _step_jvp(floor, primals, tangents):
     out, weights = day(*primals, floor)
-    d_out = _tangent(weights, primals[2], *tangents)
-    # A parameter given per basin, not per component, gives narrower tangents: widen them.
-    d_out = jax.tree_util.tree_map(
-        lambda dv, v: jnp.broadcast_to(dv, v.shape).astype(v.dtype), d_out, out
+    # An integer input (no derivative) has float0 tangents: zeros of its shape instead.
+    tangents = jax.tree_util.tree_map(
+        lambda t, x: (
+            jnp.zeros(jnp.shape(x), jnp.result_type(x, float))
+            if t.dtype == jax.dtypes.float0
+            else t
+        ),
+        tangents,
+        primals,
     )
-    return out, d_out
+    return out, _tangent(weights, primals[2], *tangents)
