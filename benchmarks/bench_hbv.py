@@ -112,7 +112,12 @@ def logit(fraction):
 
 
 def dgeo_side(
-    data: dict, dynamic: tuple[str, ...], ode: bool, split: bool = False, in_loop: bool = True
+    data: dict,
+    dynamic: tuple[str, ...],
+    ode: bool,
+    split: bool = False,
+    in_loop: bool = True,
+    physics: type | None = None,
 ):
     """(run, check) for `dgeo.Hbv` (with `ode`, `dgeo.HbvOde` under implicit Euler): run("forward")
     or run("gradient") times one jitted call; check() gives the last gradient call's loss and
@@ -123,7 +128,8 @@ def dgeo_side(
     basins are padded to a multiple of the devices with copies of the last one, given weight
     0 in the loss, so loss and gradient are those of the real basins. Dynamic parameters are
     mapped to their bounds day by day inside the loop (`integrate`'s `transform`), or with
-    `in_loop=False` all at once before it, as a (days, basins, nmul) array."""
+    `in_loop=False` all at once before it, as a (days, basins, nmul) array. `physics`: another
+    model class in `dgeo.Hbv`'s place (hbv_derivative.py: JAX's derivative of its update)."""
     import jax
     import jax.numpy as jnp
     from jax.sharding import NamedSharding
@@ -140,7 +146,7 @@ def dgeo_side(
         spec = NamedSharding(mesh, P(*([None] * axis), "data"))
         return jax.tree_util.tree_map(lambda x: jax.lax.with_sharding_constraint(x, spec), tree)
 
-    model = (dgeo.HbvOde if ode else dgeo.Hbv)(nmul=NMUL, dynamic=dynamic)
+    model = (physics or (dgeo.HbvOde if ode else dgeo.Hbv))(nmul=NMUL, dynamic=dynamic)
     solver = dgeo.ImplicitEuler() if ode else dgeo.Discrete()
     bounds = {p.name: (p.lower, p.upper) for p in model.parameters}
     basins = data["target"].shape[1]
