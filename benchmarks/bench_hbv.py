@@ -787,7 +787,7 @@ def target(rows: list[dict], controls: list[dict]) -> list[str]:
         if held == len(best):
             verdict = "**met**"
         elif held:
-            verdict = f"**not robustly met**, held in {held} of {len(best)} runs"
+            verdict = f"**not met**, held in {held} of {len(best)} runs"
         else:
             verdict = "**not met**"
         lines.append(
