@@ -52,6 +52,21 @@ def _capped_power(ratio, exponent):
     return capped, slope * exponent / safe, slope * log
 
 
+def _outputs(snowpack, meltwater, soil_moisture, upper_zone, lower_zone, *, dried, **fluxes):
+    """(new state, fluxes) of the day from its stores and fluxes, adding the two that are
+    derived: the water the soil floor adds (soil - dried) and `q` = Q0 + Q1 + Q2, unrouted
+    here (`finish` routes it). Both are linear, so this serves values and tangents alike."""
+    state = {
+        "snowpack": snowpack,
+        "meltwater": meltwater,
+        "soil_moisture": soil_moisture,
+        "upper_zone": upper_zone,
+        "lower_zone": lower_zone,
+    }
+    q = fluxes["surface_flow"] + fluxes["subsurface_flow"] + fluxes["groundwater_flow"]
+    return state, {**fluxes, "soil_floor": soil_moisture - dried, "q": q}
+
+
 def day(state, forcing, params, floor):
     """One day of HBV: ((new state, fluxes), weights), the weights being what `_tangent` needs.
 
@@ -116,30 +131,27 @@ def day(state, forcing, params, floor):
     q2 = params["K2"] * lower
     lower = lower - q2
 
-    new_state = {
-        "snowpack": snowpack,
-        "meltwater": meltwater,
-        "soil_moisture": soil,
-        "upper_zone": upper,
-        "lower_zone": lower,
-    }
-    fluxes = {
-        "snowfall": snowfall,
-        "rainfall": rainfall,
-        "melt": melt,
-        "refreezing": refreezing,
-        "infiltration": infiltration,
-        "recharge": recharge,
-        "excess": excess,
-        "evapotranspiration": et,
-        "soil_floor": soil - dried,
-        "percolation": percolation,
-        "surface_flow": q0,
-        "subsurface_flow": q1,
-        "groundwater_flow": q2,
-        "q": q0 + q1 + q2,  # unrouted here; `finish` routes it
-    }
-    return (new_state, fluxes), w
+    outputs = _outputs(
+        snowpack,
+        meltwater,
+        soil,
+        upper,
+        lower,
+        dried=dried,
+        snowfall=snowfall,
+        rainfall=rainfall,
+        melt=melt,
+        refreezing=refreezing,
+        infiltration=infiltration,
+        recharge=recharge,
+        excess=excess,
+        evapotranspiration=et,
+        percolation=percolation,
+        surface_flow=q0,
+        subsurface_flow=q1,
+        groundwater_flow=q2,
+    )
+    return outputs, w
 
 
 def _tangent(w, params, d_state, d_forcing, d_params):
@@ -202,30 +214,26 @@ def _tangent(w, params, d_state, d_forcing, d_params):
     d_q2 = d["K2"] * w["lower"] + params["K2"] * d_lower
     d_lower = d_lower - d_q2
 
-    new_state = {
-        "snowpack": d_snowpack,
-        "meltwater": d_meltwater,
-        "soil_moisture": d_soil,
-        "upper_zone": d_upper,
-        "lower_zone": d_lower,
-    }
-    fluxes = {
-        "snowfall": d_snowfall,
-        "rainfall": d_rainfall,
-        "melt": d_melt,
-        "refreezing": d_refreezing,
-        "infiltration": d_infiltration,
-        "recharge": d_recharge,
-        "excess": d_excess,
-        "evapotranspiration": d_et,
-        "soil_floor": d_soil - d_dried,
-        "percolation": d_percolation,
-        "surface_flow": d_q0,
-        "subsurface_flow": d_q1,
-        "groundwater_flow": d_q2,
-        "q": d_q0 + d_q1 + d_q2,
-    }
-    return new_state, fluxes
+    return _outputs(
+        d_snowpack,
+        d_meltwater,
+        d_soil,
+        d_upper,
+        d_lower,
+        dried=d_dried,
+        snowfall=d_snowfall,
+        rainfall=d_rainfall,
+        melt=d_melt,
+        refreezing=d_refreezing,
+        infiltration=d_infiltration,
+        recharge=d_recharge,
+        excess=d_excess,
+        evapotranspiration=d_et,
+        percolation=d_percolation,
+        surface_flow=d_q0,
+        subsurface_flow=d_q1,
+        groundwater_flow=d_q2,
+    )
 
 
 def autodiff_step(state, forcing, params, floor):
