@@ -47,6 +47,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -280,10 +281,16 @@ def hydrodl2_side(data: dict, dynamic: tuple[str, ...]):
     return run, check
 
 
+def peak_rss_mb() -> float:
+    """The largest resident memory this process has had so far, MB (Linux: ru_maxrss in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def worker(side: str, path: str, dynamic: tuple[str, ...]) -> None:
     """One side in its own process: reads requests (forward, gradient, check PATH, quit) on
-    stdin and answers each with one JSON line (seconds; for check, the loss of the last
-    gradient call, whose gradient it writes to PATH)."""
+    stdin and answers each with one JSON line (seconds and the process's peak resident
+    memory so far; for check, the loss of the last gradient call, whose gradient it writes
+    to PATH)."""
     if side == "dgeo-1":
         import dgeo
 
@@ -303,13 +310,14 @@ def worker(side: str, path: str, dynamic: tuple[str, ...]) -> None:
             split=side.startswith("dgeo-2dev"),
             in_loop=not side.endswith("-mapped"),
         )
-    print(json.dumps({"ready": True}), flush=True)
+    print(json.dumps({"ready": True, "rss_peak_mb": peak_rss_mb()}), flush=True)
     for line in sys.stdin:
         kind = line.strip()
         if kind in ("forward", "gradient"):
             began = time.perf_counter()
             run(kind)
-            print(json.dumps({"seconds": time.perf_counter() - began}), flush=True)
+            seconds = time.perf_counter() - began
+            print(json.dumps({"seconds": seconds, "rss_peak_mb": peak_rss_mb()}), flush=True)
         elif kind.startswith("check "):
             value, grads = check()
             np.savez(kind.removeprefix("check "), **grads)
@@ -340,7 +348,10 @@ class Worker:
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        self.ready = self.process.stdout.readline  # the first line: inputs loaded
+
+    def ready(self) -> dict:
+        """Waits for the first line (inputs loaded, the side built) and returns it."""
+        return json.loads(self.process.stdout.readline())
 
     def ask(self, request: str) -> dict:
         self.process.stdin.write(request + "\n")
@@ -360,19 +371,23 @@ def measure(sides, path, dynamic, repeats, scratch) -> dict:
     runs the forward pass and then the gradient, the sides in turn (in a new order every
     round, a seeded shuffle, so that no side always follows the same one); medians."""
     workers = {side: Worker(side, path, dynamic) for side in sides}
-    for w in workers.values():
-        w.ready()  # built (hydrodl2: its inputs as tensors) before any timing
+    ready = {side: w.ready()["rss_peak_mb"] for side, w in workers.items()}
+    peak = dict(ready)  # each process's peak resident memory, MB
+
+    def timed(side, kind):
+        answer = workers[side].ask(kind)
+        peak[side] = answer["rss_peak_mb"]
+        return answer["seconds"]
+
     try:
-        first = {
-            (s, k): w.ask(k)["seconds"] for k in ("forward", "gradient") for s, w in workers.items()
-        }
+        first = {(s, k): timed(s, k) for k in ("forward", "gradient") for s in workers}
         seconds = {key: [] for key in first}
         shuffle = np.random.default_rng(0)
         for _ in range(repeats):
             order = list(shuffle.permutation(list(workers)))
             for kind in ("forward", "gradient"):
                 for side in order:
-                    seconds[side, kind].append(workers[side].ask(kind)["seconds"])
+                    seconds[side, kind].append(timed(side, kind))
         checks = {}
         for side, w in workers.items():
             out = str(Path(scratch) / f"{side}-{'-'.join(dynamic) or 'static'}.npz")
@@ -392,6 +407,8 @@ def measure(sides, path, dynamic, repeats, scratch) -> dict:
             "gradient_compile_s": first[side, "gradient"] - med["gradient"],
             "forward_all_s": seconds[side, "forward"],
             "gradient_all_s": seconds[side, "gradient"],
+            "rss_ready_mb": ready[side],
+            "rss_peak_mb": peak[side],
             "loss": checks[side][0],
         }
     if "dgeo-2dev-mapped" in checks:  # the same numbers, whichever way the mapping runs
@@ -569,8 +586,9 @@ def report(result: dict) -> str:
         "component inside MHPI's bounds, the same logits on both sides. Forward: routed "
         "discharge; gradient: mean squared error against observed streamflow and its "
         "gradient with respect to the logits (forward + backward). Each side in its own worker "
-        "process, the sides called in turn; medians of "
-        f"{result['repeats']} runs after the first (range in brackets). {result['machine']}; "
+        "process, the sides called in turn; "
+        f"medians of {result['repeats']} runs after the first (range in brackets). "
+        f"{result['machine']}; "
         f"jax {v['jax']} (XLA's default thread pool unless marked), torch {v['torch']} "
         f"({t['torch']} threads, its default), hydrodl2 {v['hydrodl2']}. Started "
         f"{result['started']}, load average {before[0]:.2f} (1 min), {before[1]:.2f} (5 min); "
@@ -579,8 +597,8 @@ def report(result: dict) -> str:
         "",
         "| case | side | forward s | forward+gradient s | forward+gradient basin-days/s | "
         "hydrodl2/dgeo forward | hydrodl2/dgeo gradient | compile s (forward, gradient) | "
-        "load avg |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "peak memory MB (inputs loaded) | load avg |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["rows"]:
         peer = row.get("hydrodl2")
@@ -600,10 +618,14 @@ def report(result: dict) -> str:
                 else f"{r['forward_compile_s']:.1f}, {r['gradient_compile_s']:.1f}"
             )
             f, g = r["forward_all_s"], r["gradient_all_s"]
+            memory = (
+                f"{r['rss_peak_mb']:,.0f} ({r['rss_ready_mb']:,.0f})" if "rss_peak_mb" in r else "-"
+            )
             lines.append(
                 f"| {row['case']} | {label} | {r['forward_s']:.3f} [{min(f):.3f}-{max(f):.3f}] "
                 f"| {r['gradient_s']:.3f} [{min(g):.3f}-{max(g):.3f}] | {n / r['gradient_s']:,.0f} "
-                f"| {ratio_f} | {ratio_g} | {compile_s} | {row['load_average_before'][0]:.2f} |"
+                f"| {ratio_f} | {ratio_g} | {compile_s} | {memory} "
+                f"| {row['load_average_before'][0]:.2f} |"
             )
     for line in target(result["rows"], result.get("controls", [])):
         lines += ["", line]
@@ -647,7 +669,11 @@ def report(result: dict) -> str:
     adj = result["hbv_adj"]
     lines += [
         "",
-        "The compile time is the first call minus the median. Both sides' times include the "
+        "The compile time is the first call minus the median. Peak memory: the largest "
+        "resident memory of the side's worker process over the run (Linux ru_maxrss), and "
+        "in brackets once its inputs were loaded and the side built, before any call; the "
+        "difference is what its calls added, dgeo's compilations included. Both sides' times "
+        "include the "
         "parameter mapping lower + (upper - lower) sigmoid(logit); hydrodl2's applies it to "
         "the whole (days, basins, outputs) network output, as in δHBV training. dgeo maps "
         "the static parameters once and, in the dynamic case, BETA and BETAET day by day "

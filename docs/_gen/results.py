@@ -467,11 +467,26 @@ def hbv_speed(results: Path) -> str:
                 if key in target_sides
                 else f"{peer['gradient_s'] / s['gradient_s']:.0f}x"
             )
+            memory = f"{s['rss_peak_mb']:,.0f}" if "rss_peak_mb" in s else "-"
             rows.append(
-                [r["case"], label, f"{s['forward_s']:.3f}", f"{s['gradient_s']:.3f}", speedup]
+                [
+                    r["case"],
+                    label,
+                    f"{s['forward_s']:.3f}",
+                    f"{s['gradient_s']:.3f}",
+                    speedup,
+                    memory,
+                ]
             )
-    header = ["case", "side", "forward s", "forward + gradient s", "hydrodl2 / dgeo, gradient"]
-    return table(header, rows, "llrrr")
+    header = [
+        "case",
+        "side",
+        "forward s",
+        "forward + gradient s",
+        "hydrodl2 / dgeo, gradient",
+        "peak memory MB",
+    ]
+    return table(header, rows, "llrrrr")
 
 
 def hbv_implicit(results: Path) -> str:
