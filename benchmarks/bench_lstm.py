@@ -219,15 +219,19 @@ def regional_epoch(label: str, devices: int = 1) -> dict:
     import contextlib
 
     import dgeo
-    from dgeo.train import data_parallel, train_regional
+    from dgeo.train import train_regional
 
-    if devices > 1:
+    parallel = contextlib.nullcontext()
+    if devices > 1:  # imported only here: older dgeo versions, timed for comparison, lack it
+        from dgeo.train import data_parallel
+
         dgeo.cpu_devices(devices)
+        parallel = data_parallel()
     load = os.getloadavg()
     ds, options = regional_config()
     options = dataclasses.replace(options, epochs=3)
     basins = ds["basin"].values
-    with data_parallel() if devices > 1 else contextlib.nullcontext():
+    with parallel:
         fit = train_regional(ds, "regional_lstm", basins, SCALE, options, label=f"LSTM ({label})")
     later = [h["seconds"] for h in fit.history[1:]]
     return {
