@@ -282,8 +282,15 @@ def hydrodl2_side(data: dict, dynamic: tuple[str, ...]):
 
 
 def peak_rss_mb() -> float:
-    """The largest resident memory this process has had so far, MB (Linux: ru_maxrss in KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The largest resident memory this process has had so far, MiB: Linux's VmHWM, which is
+    the process's own. (ru_maxrss is not: a process started by fork and exec begins with its
+    parent's, so a worker would report the parent's peak until its own exceeds it.)"""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere, a floor
 
 
 def worker(side: str, path: str, dynamic: tuple[str, ...]) -> None:
@@ -326,6 +333,14 @@ def worker(side: str, path: str, dynamic: tuple[str, ...]) -> None:
             break
 
 
+def machine() -> str:
+    """Architecture, CPU model (Linux) and cores: speeds differ between models."""
+    cpuinfo = Path("/proc/cpuinfo")
+    names = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    model = next((n.split(":", 1)[1].strip() for n in names if n.startswith("model name")), "")
+    return ", ".join(x for x in (platform.machine(), model, f"{os.cpu_count()} CPU cores") if x)
+
+
 def versions(side: str) -> dict:
     """What a side runs on, asked in a process of its own (its thread pool's default size)."""
     code = {
@@ -351,7 +366,10 @@ class Worker:
 
     def ready(self) -> dict:
         """Waits for the first line (inputs loaded, the side built) and returns it."""
-        return json.loads(self.process.stdout.readline())
+        answer = self.process.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"worker died while starting (rc {self.process.wait()})")
+        return json.loads(answer)
 
     def ask(self, request: str) -> dict:
         self.process.stdin.write(request + "\n")
@@ -371,8 +389,7 @@ def measure(sides, path, dynamic, repeats, scratch) -> dict:
     runs the forward pass and then the gradient, the sides in turn (in a new order every
     round, a seeded shuffle, so that no side always follows the same one); medians."""
     workers = {side: Worker(side, path, dynamic) for side in sides}
-    ready = {side: w.ready()["rss_peak_mb"] for side, w in workers.items()}
-    peak = dict(ready)  # each process's peak resident memory, MB
+    ready, peak = {}, {}  # each process's peak resident memory, MiB: when built, and so far
 
     def timed(side, kind):
         answer = workers[side].ask(kind)
@@ -380,6 +397,8 @@ def measure(sides, path, dynamic, repeats, scratch) -> dict:
         return answer["seconds"]
 
     try:
+        for side, w in workers.items():
+            ready[side] = peak[side] = w.ready()["rss_peak_mb"]
         first = {(s, k): timed(s, k) for k in ("forward", "gradient") for s in workers}
         seconds = {key: [] for key in first}
         shuffle = np.random.default_rng(0)
@@ -498,7 +517,7 @@ def main(basins: int, days: int, repeats: int, quick: bool, cases=None, name=Non
         "dtype": "float32",
         "repeats": repeats,
         "forcing": "CAMELS-US Daymet, 26 basins tiled (random basin and 730-day window, seed 0)",
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        "machine": machine(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "load_average_before": os.getloadavg(),
         "versions": {
@@ -597,7 +616,7 @@ def report(result: dict) -> str:
         "",
         "| case | side | forward s | forward+gradient s | forward+gradient basin-days/s | "
         "hydrodl2/dgeo forward | hydrodl2/dgeo gradient | compile s (forward, gradient) | "
-        "peak memory MB (inputs loaded) | load avg |",
+        "peak memory MiB (inputs loaded) | load avg |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["rows"]:
@@ -618,9 +637,9 @@ def report(result: dict) -> str:
                 else f"{r['forward_compile_s']:.1f}, {r['gradient_compile_s']:.1f}"
             )
             f, g = r["forward_all_s"], r["gradient_all_s"]
-            memory = (
-                f"{r['rss_peak_mb']:,.0f} ({r['rss_ready_mb']:,.0f})" if "rss_peak_mb" in r else "-"
-            )
+            memory = f"{r['rss_peak_mb']:,.0f}" if "rss_peak_mb" in r else "-"
+            if "rss_ready_mb" in r:
+                memory += f" ({r['rss_ready_mb']:,.0f})"
             lines.append(
                 f"| {row['case']} | {label} | {r['forward_s']:.3f} [{min(f):.3f}-{max(f):.3f}] "
                 f"| {r['gradient_s']:.3f} [{min(g):.3f}-{max(g):.3f}] | {n / r['gradient_s']:,.0f} "
@@ -645,8 +664,9 @@ def report(result: dict) -> str:
                 f"{effect['gradient_relative_difference']:.0e} of a parameter's largest."
             ),
         ]
-    if result.get("note"):
-        lines += ["", result["note"]]
+    for key in ("note", "memory_note"):
+        if result.get(key):
+            lines += ["", result[key]]
     if "before" in result:
         lines += before_after(result)
     lines += [
@@ -670,7 +690,7 @@ def report(result: dict) -> str:
     lines += [
         "",
         "The compile time is the first call minus the median. Peak memory: the largest "
-        "resident memory of the side's worker process over the run (Linux ru_maxrss), and "
+        "resident memory of the side's worker process over its timed calls (Linux VmHWM), and "
         "in brackets once its inputs were loaded and the side built, before any call; the "
         "difference is what its calls added, dgeo's compilations included. Both sides' times "
         "include the "

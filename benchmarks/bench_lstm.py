@@ -357,8 +357,12 @@ def report(results: dict) -> str:
                 f"{e['load_average_before'][0]:.1f} |"
             )
         regional = results.get("step_regional_shape")
-        # the last epoch on one device: the reference of the two paragraphs below
-        last = next(e["epoch_seconds"] for e in reversed(epochs) if e.get("devices", 1) == 1)
+        # the last epoch on one device with this checkout's dgeo (not an older version timed
+        # for comparison): the reference of the paragraph below
+        ours = str(ROOT / "python" / "dgeo")
+        single = [e for e in epochs if e.get("devices", 1) == 1]
+        last = next((e for e in reversed(single) if e["dgeo"] == ours), single[-1])
+        last = last["epoch_seconds"]
         if regional:
             c = regional["cases"][0]
             lines += [
@@ -377,14 +381,19 @@ def report(results: dict) -> str:
                 + "a shorter epoch needs other windows and batches (next section) or other "
                 "hardware.",
             ]
-        split = [e for e in epochs if e.get("devices", 1) > 1]
+        split = [i for i, e in enumerate(epochs) if e.get("devices", 1) > 1]
         if split:
-            e = split[-1]
+            i = split[-1]
+            e = epochs[i]
+            # its reference: the one-device epoch measured beside it, next to it in the table
+            beside = [j for j in (i + 1, i - 1) if 0 <= j < len(epochs)]
+            one = next(epochs[j] for j in beside if epochs[j].get("devices", 1) == 1)
             lines += [
                 "",
                 f"Splitting each batch over {e['devices']} single-threaded CPU devices "
                 f"(`--devices {e['devices']}`, {e['label']}) makes the epoch slower: "
-                f"{e['epoch_seconds']:.1f} s against {last:.1f} s. Unlike δHBV's elementwise "
+                f"{e['epoch_seconds']:.1f} s against {one['epoch_seconds']:.1f} s on one "
+                f"device beside it ({one['label']}). Unlike δHBV's elementwise "
                 "daily loop "
                 "(benchmarks/results/hbv_speed.md), the LSTM's step already gains from XLA's "
                 "default thread pool over both cores (the one-thread steps above are slower), "

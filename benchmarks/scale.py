@@ -4,7 +4,7 @@ regional hybrid for 473, 2,000 and 10,000 synthetic basins x 30 years on 1, 2 an
 The basins are `dgeo.data.synthetic` twins (EXP-HYDRO truth plus a quick-flow reservoir),
 generated in blocks of 500 (seed = block) into one netCDF file under runs/scale/ (git-ignored,
 ~1.9 GB for 10,000 basins; chunks of one basin's whole series, as a per-basin store would be
-read). Every case runs in a fresh Python process, so peak memory (ru_maxrss) is its own:
+read). Every case runs in a fresh Python process, whose own peak memory (VmHWM) is reported:
 
   stream   `NetCDF(path, lazy=True)` and `RegionalOptions(stream=True)`: the survey pass reads
            every basin once (statistics, the windows that have observations), then each step
@@ -92,7 +92,13 @@ def build_store(path: Path, n: int, period: tuple[str, str]) -> None:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory, MB (Linux reports ru_maxrss in kB)."""
+    """This process's peak resident memory, MiB: Linux's VmHWM, the process's own (ru_maxrss
+    of a process started by fork and exec begins at its parent's peak)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -484,7 +484,7 @@ def hbv_speed(results: Path) -> str:
         "forward s",
         "forward + gradient s",
         "hydrodl2 / dgeo, gradient",
-        "peak memory MB",
+        "peak memory MiB",
     ]
     return table(header, rows, "llrrrr")
 
