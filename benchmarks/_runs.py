@@ -1,19 +1,23 @@
-"""What the regional benchmark drivers share: reading a finished run directory back, and
-writing a result file."""
+"""What the benchmark drivers share: reading a finished run directory back, writing a result
+file, and a process's peak memory. Light to import (the heavy imports are inside the
+functions): bench_hbv.py's hydrodl2 worker imports it and must not load JAX."""
 
 from __future__ import annotations
 
 import json
+import resource
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import xarray as xr
-
-from dgeo import evaluate
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def finished(folder: Path) -> tuple[xr.Dataset, dict] | None:
     """(test results, training seconds per model) of a run directory whose training has
     finished (`run.json`), else None."""
+    from dgeo import evaluate
+
     record = folder / "run.json"
     if not record.is_file() or not json.loads(record.read_text()).get("finished"):
         return None
@@ -26,3 +30,15 @@ def write(path: Path, value: dict | str) -> None:
     text = json.dumps(value, indent=1) if isinstance(value, dict) else value.rstrip() + "\n"
     path.write_text(text)
     print(f"wrote {path}" + ("" if isinstance(value, dict) else f"\n{text}"))
+
+
+def peak_rss_mb() -> float:
+    """The largest resident memory this process has had so far, MiB: Linux's VmHWM, which is
+    the process's own. (ru_maxrss is not: a process started by fork and exec begins with its
+    parent's, so a worker would report the parent's peak until its own exceeds it.)"""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere, a floor

@@ -47,7 +47,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from _runs import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -279,18 +280,6 @@ def hydrodl2_side(data: dict, dynamic: tuple[str, ...]):
         return float(value.detach()), grads
 
     return run, check
-
-
-def peak_rss_mb() -> float:
-    """The largest resident memory this process has had so far, MiB: Linux's VmHWM, which is
-    the process's own. (ru_maxrss is not: a process started by fork and exec begins with its
-    parent's, so a worker would report the parent's peak until its own exceeds it.)"""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere, a floor
 
 
 def worker(side: str, path: str, dynamic: tuple[str, ...]) -> None:

@@ -361,8 +361,7 @@ def report(results: dict) -> str:
         # for comparison): the reference of the paragraph below
         ours = str(ROOT / "python" / "dgeo")
         single = [e for e in epochs if e.get("devices", 1) == 1]
-        last = next((e for e in reversed(single) if e["dgeo"] == ours), single[-1])
-        last = last["epoch_seconds"]
+        last = next((e for e in reversed(single) if e["dgeo"] == ours), single[-1])["epoch_seconds"]
         if regional:
             c = regional["cases"][0]
             lines += [
@@ -386,14 +385,18 @@ def report(results: dict) -> str:
             i = split[-1]
             e = epochs[i]
             # its reference: the one-device epoch measured beside it, next to it in the table
-            beside = [j for j in (i + 1, i - 1) if 0 <= j < len(epochs)]
-            one = next(epochs[j] for j in beside if epochs[j].get("devices", 1) == 1)
+            beside = [epochs[j] for j in (i + 1, i - 1) if 0 <= j < len(epochs)]
+            one = next((b for b in beside if b.get("devices", 1) == 1), None)
+            against = (
+                f"{one['epoch_seconds']:.1f} s on one device beside it ({one['label']})"
+                if one
+                else f"{last:.1f} s, the last one-device epoch"
+            )
             lines += [
                 "",
                 f"Splitting each batch over {e['devices']} single-threaded CPU devices "
                 f"(`--devices {e['devices']}`, {e['label']}) makes the epoch slower: "
-                f"{e['epoch_seconds']:.1f} s against {one['epoch_seconds']:.1f} s on one "
-                f"device beside it ({one['label']}). Unlike δHBV's elementwise "
+                f"{e['epoch_seconds']:.1f} s against {against}. Unlike δHBV's elementwise "
                 "daily loop "
                 "(benchmarks/results/hbv_speed.md), the LSTM's step already gains from XLA's "
                 "default thread pool over both cores (the one-thread steps above are slower), "

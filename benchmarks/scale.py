@@ -38,13 +38,14 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from _runs import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "runs" / "scale"
@@ -89,17 +90,6 @@ def build_store(path: Path, n: int, period: tuple[str, str]) -> None:
                 out[name][rows] = ds[name].to_numpy().astype(np.float32)
             print(f"  store: {rows.stop}/{n} basins", flush=True)
     part.rename(path)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory, MiB: Linux's VmHWM, the process's own (ru_maxrss
-    of a process started by fork and exec begins at its parent's peak)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def case(store: str, n: int, devices: str, mode: str, period: tuple[str, str], out: str) -> None:
